@@ -1,0 +1,34 @@
+import { listPresets } from '@resnet/zoo';
+import { type Command, formatInt } from '../command.js';
+
+export const zooCommand: Command = {
+  name: 'zoo',
+  summary: 'list every preset with its parameter count',
+  usage: 'resnet zoo [--json]',
+  help: `Lists every preset of @resnet/zoo with its parameter count (default head).
+
+Options:
+  --json    print a JSON array of { name, params, buffers, numClasses, family, torchvision, description }
+
+Examples:
+  resnet zoo
+  resnet zoo --json | jq '.[] | select(.family == "cifar")'`,
+  options: { json: { type: 'boolean' } },
+  positionals: [0, 0],
+  async run(args, io) {
+    const entries = listPresets();
+    if (args.values.json) {
+      io.stdout(`${JSON.stringify(entries)}\n`);
+      return;
+    }
+    const rows = entries.map((e) => [e.name, formatInt(e.params), e.torchvision ?? '-', e.description]);
+    const header = ['preset', 'parameters', 'torchvision twin', 'description'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+    const line = (cells: string[]) =>
+      cells
+        .map((c, i) => (i === 1 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number)))
+        .join('  ')
+        .trimEnd();
+    io.stdout(`${[line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')}\n`);
+  },
+};

@@ -1,0 +1,62 @@
+import { ResNetError } from '@resnet/core';
+import { type Command, type Io, parseCommandArgs, UsageError } from './command.js';
+import { demoCommand } from './commands/demo.js';
+import { runCommand } from './commands/run.js';
+import { zooCommand } from './commands/zoo.js';
+
+/** Every command of the `resnet` CLI, in help order. */
+export const COMMANDS: Command[] = [zooCommand, runCommand, demoCommand];
+
+function topHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `resnet: torchvision's ResNets on TensorFlow.js
+
+Usage: resnet <command> [options]     (resnet <command> --help for its options and examples)
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Examples:
+  resnet zoo
+  resnet demo resnet50
+  resnet run resnet18 --weights r18.safetensors --input x.npy --output y.npy --layout nchw
+`;
+}
+
+/**
+ * Runs the CLI on `argv` (without node and the script) and returns the exit code:
+ * 0 on success, 1 when the command failed, 2 for a usage mistake. Errors are one line on stderr.
+ */
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(topHelp());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    io.stderr(
+      `resnet: unknown command ${JSON.stringify(name)}; expected one of ${COMMANDS.map((c) => c.name).join(', ')}\n`,
+    );
+    return 2;
+  }
+  try {
+    const args = parseCommandArgs(command, rest);
+    if (args.values.help) {
+      io.stdout(`Usage: ${command.usage}\n\n${command.help}\n`);
+      return 0;
+    }
+    await command.run(args, io);
+    return 0;
+  } catch (e) {
+    const message = oneLine(e instanceof Error ? e.message : String(e));
+    io.stderr(`resnet ${command.name}: ${message}\n`);
+    if (e instanceof UsageError) return 2;
+    if (!(e instanceof ResNetError) && process.env.RESNET_DEBUG) io.stderr(`${(e as Error).stack}\n`);
+    return 1;
+  }
+}
+
+function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, ' ').trim();
+}

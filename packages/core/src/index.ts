@@ -1,0 +1,63 @@
+export * from './errors.js';
+export { SymbolicTensor, type Flow, isSymbolic, addResidual, flattenTorchOrder } from './flow.js';
+export {
+  Module,
+  type ModuleHooks,
+  type TensorLayout,
+  type TensorSlot,
+  withModuleHooks,
+  buildMeta,
+  torchShape,
+  fromTorchLayout,
+  toTorchLayout,
+} from './module.js';
+export { manualSeed } from './random.js';
+export * from './layers/index.js';
+export * from './blocks/index.js';
+export { ResNet, type BlockClass } from './builders/resnet.js';
+export {
+  type ResNetConfig,
+  type ResolvedResNetConfig,
+  type BlockKind,
+  type StemKind,
+  type ShortcutKind,
+  resolveConfig,
+} from './builders/config.js';
+export { ResnetBase, ResNet50, ResNet101, ResNet152, KerasResNet50 } from './builders/seeds.js';
+export { type HostTensor, hostToTensor, tensorToHost, MAX_TENSOR_ELEMENTS } from './weights/host-tensor.js';
+export {
+  parseSafetensors,
+  parseSafetensorsHeader,
+  decodeSafetensorsEntry,
+  serializeSafetensors,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
+  MAX_SAFETENSORS_HEADER_BYTES,
+  MAX_SAFETENSORS_TENSORS,
+} from './weights/safetensors.js';
+export {
+  loadStateDict,
+  exportStateDict,
+  gradientsToTorch,
+  type LoadStateDictOptions,
+  type LoadReport,
+} from './weights/state-dict.js';
+export {
+  saveWeights,
+  loadWeights,
+  applyArtifacts,
+  weightsToArtifacts,
+  manifestByteLength,
+  WEIGHTS_FORMAT,
+  MAX_MANIFEST_TENSORS,
+} from './weights/tfjs-format.js';
+export { parseNpy, parseNpyHeader, serializeNpy, type NpyHeader } from './io/npy.js';
+export {
+  positiveInt,
+  nonNegativeInt,
+  numberInRange,
+  positiveIntList,
+  oneOf,
+  knownKeysOf,
+  optionsObject,
+} from './validate.js';

@@ -1,0 +1,161 @@
+import type { ResNetConfig } from '@resnet/core';
+
+/** A preset: a builder config plus what it is and where it comes from. */
+export interface Preset {
+  /** The builder config (without name, head options or seed). */
+  config: Omit<ResNetConfig, 'name'>;
+  /** One line for listings. */
+  description: string;
+  /** The torchvision model with the same architecture and state_dict names, if any. */
+  torchvision?: string;
+  /** Where the architecture is defined. */
+  source: string;
+  family: 'resnet' | 'wide_resnet' | 'resnext' | 'cifar' | 'keras';
+}
+
+const STAGES = [64, 128, 256, 512];
+
+function torchvisionBasic(depths: number[]): Omit<ResNetConfig, 'name'> {
+  return { block: 'basic', depths, widths: STAGES };
+}
+
+function torchvisionBottleneck(depths: number[], groups = 1, widthPerGroup = 64): Omit<ResNetConfig, 'name'> {
+  return { block: 'bottleneck', depths, widths: STAGES, groups, widthPerGroup };
+}
+
+/** The paper's CIFAR-10 networks: 6n + 2 layers, 16/32/64 channels, option-A shortcuts, 10 classes. */
+function cifar(n: number): Omit<ResNetConfig, 'name'> {
+  return {
+    block: 'basic',
+    depths: [n, n, n],
+    widths: [16, 32, 64],
+    stem: 'cifar',
+    shortcut: 'zero-pad',
+    numClasses: 10,
+  };
+}
+
+const PAPER = 'He et al., Deep Residual Learning for Image Recognition (2015)';
+
+/** Every preset, by name. Presets are data; `createModel` turns one into a model. */
+export const PRESETS = {
+  resnet18: {
+    config: torchvisionBasic([2, 2, 2, 2]),
+    description: 'ResNet-18, basic blocks [2, 2, 2, 2]',
+    torchvision: 'resnet18',
+    source: PAPER,
+    family: 'resnet',
+  },
+  resnet34: {
+    config: torchvisionBasic([3, 4, 6, 3]),
+    description: 'ResNet-34, basic blocks [3, 4, 6, 3]',
+    torchvision: 'resnet34',
+    source: PAPER,
+    family: 'resnet',
+  },
+  resnet50: {
+    config: torchvisionBottleneck([3, 4, 6, 3]),
+    description: 'ResNet-50 v1.5, bottleneck blocks [3, 4, 6, 3], stride on the 3×3',
+    torchvision: 'resnet50',
+    source: PAPER,
+    family: 'resnet',
+  },
+  resnet101: {
+    config: torchvisionBottleneck([3, 4, 23, 3]),
+    description: 'ResNet-101 v1.5, bottleneck blocks [3, 4, 23, 3]',
+    torchvision: 'resnet101',
+    source: PAPER,
+    family: 'resnet',
+  },
+  resnet152: {
+    config: torchvisionBottleneck([3, 8, 36, 3]),
+    description: 'ResNet-152 v1.5, bottleneck blocks [3, 8, 36, 3]',
+    torchvision: 'resnet152',
+    source: PAPER,
+    family: 'resnet',
+  },
+  wide_resnet50_2: {
+    config: torchvisionBottleneck([3, 4, 6, 3], 1, 128),
+    description: 'Wide ResNet-50-2: ResNet-50 with bottlenecks twice as wide',
+    torchvision: 'wide_resnet50_2',
+    source: 'Zagoruyko & Komodakis, Wide Residual Networks (2016)',
+    family: 'wide_resnet',
+  },
+  wide_resnet101_2: {
+    config: torchvisionBottleneck([3, 4, 23, 3], 1, 128),
+    description: 'Wide ResNet-101-2: ResNet-101 with bottlenecks twice as wide',
+    torchvision: 'wide_resnet101_2',
+    source: 'Zagoruyko & Komodakis, Wide Residual Networks (2016)',
+    family: 'wide_resnet',
+  },
+  resnext50_32x4d: {
+    config: torchvisionBottleneck([3, 4, 6, 3], 32, 4),
+    description: 'ResNeXt-50 32×4d: 32 groups of 4 channels in the first stage',
+    torchvision: 'resnext50_32x4d',
+    source: 'Xie et al., Aggregated Residual Transformations (2017)',
+    family: 'resnext',
+  },
+  resnext101_32x8d: {
+    config: torchvisionBottleneck([3, 4, 23, 3], 32, 8),
+    description: 'ResNeXt-101 32×8d',
+    torchvision: 'resnext101_32x8d',
+    source: 'Xie et al., Aggregated Residual Transformations (2017)',
+    family: 'resnext',
+  },
+  resnext101_64x4d: {
+    config: torchvisionBottleneck([3, 4, 23, 3], 64, 4),
+    description: 'ResNeXt-101 64×4d',
+    torchvision: 'resnext101_64x4d',
+    source: 'Xie et al., Aggregated Residual Transformations (2017)',
+    family: 'resnext',
+  },
+  resnet20: {
+    config: cifar(3),
+    description: 'CIFAR ResNet-20 (n = 3), option-A shortcuts, 10 classes',
+    source: `${PAPER}, section 4.2`,
+    family: 'cifar',
+  },
+  resnet32: {
+    config: cifar(5),
+    description: 'CIFAR ResNet-32 (n = 5), option-A shortcuts, 10 classes',
+    source: `${PAPER}, section 4.2`,
+    family: 'cifar',
+  },
+  resnet44: {
+    config: cifar(7),
+    description: 'CIFAR ResNet-44 (n = 7), option-A shortcuts, 10 classes',
+    source: `${PAPER}, section 4.2`,
+    family: 'cifar',
+  },
+  resnet56: {
+    config: cifar(9),
+    description: 'CIFAR ResNet-56 (n = 9), option-A shortcuts, 10 classes',
+    source: `${PAPER}, section 4.2`,
+    family: 'cifar',
+  },
+  resnet110: {
+    config: cifar(18),
+    description: 'CIFAR ResNet-110 (n = 18), option-A shortcuts, 10 classes',
+    source: `${PAPER}, section 4.2`,
+    family: 'cifar',
+  },
+  resnet50_keras: {
+    config: {
+      block: 'keras',
+      depths: [3, 4, 6, 3],
+      widths: STAGES,
+      stem: 'keras',
+      strideOn: '1x1',
+      convBias: true,
+    },
+    description: 'Keras ResNet-50 v1 (the first seed): conv biases, stride on the first 1×1, ZeroPad 3 stem',
+    source: 'keras.applications.ResNet50; the identity/convolutional-block notebook',
+    family: 'keras',
+  },
+} as const satisfies Record<string, Preset>;
+
+/** The name of a preset. */
+export type PresetName = keyof typeof PRESETS;
+
+/** Preset names in listing order. */
+export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
