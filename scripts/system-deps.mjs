@@ -1,0 +1,36 @@
+// Debian packages the repository uses, by purpose, and how to tell they are present.
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+
+export const PYTHON = '/usr/bin/python3';
+
+const GROUPS = {
+  // The numerical oracle: Debian's torch and torchvision generate and check fixtures.
+  reference: {
+    packages: ['python3-torch', 'python3-torchvision', 'python3-numpy'],
+    present: () => spawnSync(PYTHON, ['-c', 'import torch, torchvision, numpy'], { stdio: 'ignore' }).status === 0,
+  },
+  // Browser tests drive Debian's Chromium with playwright-core.
+  browser: {
+    packages: ['chromium'],
+    present: () => existsSync('/usr/bin/chromium'),
+  },
+  // Notebooks run on Debian's Jupyter with the tslab kernel.
+  notebooks: {
+    packages: ['jupyter-nbconvert', 'jupyter-client', 'python3-ipython'],
+    present: () =>
+      existsSync('/usr/bin/jupyter-nbconvert') &&
+      spawnSync(PYTHON, ['-c', 'import jupyter_client, IPython, nbconvert'], { stdio: 'ignore' }).status === 0,
+  },
+};
+
+/** Debian packages of the given groups that are not installed yet. */
+export function missingSystemPackages(groups) {
+  const missing = [];
+  for (const g of groups) {
+    const group = GROUPS[g];
+    if (!group) throw new Error(`unknown group ${g}`);
+    if (!group.present()) missing.push(...group.packages);
+  }
+  return [...new Set(missing)];
+}
