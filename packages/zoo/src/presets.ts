@@ -10,7 +10,7 @@ export interface Preset {
   torchvision?: string;
   /** Where the architecture is defined. */
   source: string;
-  family: 'resnet' | 'wide_resnet' | 'resnext' | 'cifar' | 'keras';
+  family: 'resnet' | 'wide_resnet' | 'resnext' | 'cifar' | 'plain' | 'keras';
 }
 
 const STAGES = [64, 128, 256, 512];
@@ -23,14 +23,17 @@ function torchvisionBottleneck(depths: number[], groups = 1, widthPerGroup = 64)
   return { block: 'bottleneck', depths, widths: STAGES, groups, widthPerGroup };
 }
 
-/** The paper's CIFAR-10 networks: 6n + 2 layers, 16/32/64 channels, option-A shortcuts, 10 classes. */
-function cifar(n: number): Omit<ResNetConfig, 'name'> {
+/**
+ * The paper's CIFAR-10 networks: 6n + 2 layers, 16/32/64 channels, 10 classes; option-A
+ * shortcuts, or none for the plain baselines of its Figure 6.
+ */
+function cifar(n: number, shortcut: 'zero-pad' | 'none' = 'zero-pad'): Omit<ResNetConfig, 'name'> {
   return {
     block: 'basic',
     depths: [n, n, n],
     widths: [16, 32, 64],
     stem: 'cifar',
-    shortcut: 'zero-pad',
+    shortcut,
     numClasses: 10,
   };
 }
@@ -138,6 +141,30 @@ export const PRESETS = {
     description: 'CIFAR ResNet-110 (n = 18), option-A shortcuts, 10 classes',
     source: `${PAPER}, section 4.2`,
     family: 'cifar',
+  },
+  plain20: {
+    config: cifar(3, 'none'),
+    description: 'CIFAR plain-20: resnet20 without shortcuts (the paper’s Figure 6 baseline)',
+    source: `${PAPER}, section 4.2`,
+    family: 'plain',
+  },
+  plain32: {
+    config: cifar(5, 'none'),
+    description: 'CIFAR plain-32: resnet32 without shortcuts',
+    source: `${PAPER}, section 4.2`,
+    family: 'plain',
+  },
+  plain44: {
+    config: cifar(7, 'none'),
+    description: 'CIFAR plain-44: resnet44 without shortcuts',
+    source: `${PAPER}, section 4.2`,
+    family: 'plain',
+  },
+  plain56: {
+    config: cifar(9, 'none'),
+    description: 'CIFAR plain-56: resnet56 without shortcuts',
+    source: `${PAPER}, section 4.2`,
+    family: 'plain',
   },
   resnet50_keras: {
     config: {

@@ -13,6 +13,8 @@ export interface BasicBlockOptions {
   stride?: number;
   /** Shortcut that reshapes the input when the stride or channels change (`downsample`). */
   shortcut?: Module | null;
+  /** false: no shortcut and no residual sum (a block of the paper's plain networks). Default true. */
+  residual?: boolean;
   /** Whether the convolutions add a bias (torchvision: no; labml's ResidualBlock: yes). Default false. */
   convBias?: boolean;
 }
@@ -32,6 +34,8 @@ export class BasicBlock extends Module {
   readonly conv2: Conv2d;
   readonly bn2: BatchNorm2d;
   readonly downsample: Module | null;
+  /** Whether the block adds its shortcut (false in plain networks). */
+  readonly residual: boolean;
 
   constructor(inChannels: number, channels: number, options: BasicBlockOptions = {}) {
     super();
@@ -44,8 +48,14 @@ export class BasicBlock extends Module {
     this.relu = this.registerModule('relu', new ReLU());
     this.conv2 = this.registerModule('conv2', conv3x3(channels, channels, { bias }));
     this.bn2 = this.registerModule('bn2', new BatchNorm2d(channels));
+    this.residual = options.residual ?? true;
+    if (typeof this.residual !== 'boolean')
+      throw new ArgumentError('options.residual', 'true or false', options.residual);
+    if (!this.residual && options.shortcut) {
+      throw new ArgumentError('options.shortcut', 'no shortcut when residual is false', options.shortcut);
+    }
     this.downsample = options.shortcut ? this.registerModule('downsample', options.shortcut) : null;
-    if (!this.downsample && (stride !== 1 || inChannels !== channels)) {
+    if (this.residual && !this.downsample && (stride !== 1 || inChannels !== channels)) {
       throw new ArgumentError(
         'options.shortcut',
         `a shortcut module when the stride (${stride}) is not 1 or channels change (${inChannels} → ${channels})`,
@@ -58,6 +68,7 @@ export class BasicBlock extends Module {
   forward(x: Flow): Flow {
     let out = this.relu.call(this.bn1.call(this.conv1.call(x)));
     out = this.bn2.call(this.conv2.call(out));
+    if (!this.residual) return this.relu.call(out);
     const identity = this.downsample ? this.downsample.call(x) : x;
     return this.relu.call(addResidual(out, identity));
   }

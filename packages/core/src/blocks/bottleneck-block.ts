@@ -22,6 +22,8 @@ export interface BottleneckBlockOptions {
   dilation?: number;
   /** Shortcut that reshapes the input when the stride or channels change (`downsample`). */
   shortcut?: Module | null;
+  /** false: no shortcut and no residual sum (a block of the paper's plain networks). Default true. */
+  residual?: boolean;
   /** Whether the convolutions add a bias. Default false. */
   convBias?: boolean;
 }
@@ -43,6 +45,8 @@ export class BottleneckBlock extends Module {
   readonly bn3: BatchNorm2d;
   readonly relu: ReLU;
   readonly downsample: Module | null;
+  /** Whether the block adds its shortcut (false in plain networks). */
+  readonly residual: boolean;
 
   constructor(inChannels: number, width: number, outChannels: number, options: BottleneckBlockOptions = {}) {
     super();
@@ -67,8 +71,14 @@ export class BottleneckBlock extends Module {
     this.conv3 = this.registerModule('conv3', conv1x1(width, outChannels, { bias }));
     this.bn3 = this.registerModule('bn3', new BatchNorm2d(outChannels));
     this.relu = this.registerModule('relu', new ReLU());
+    this.residual = options.residual ?? true;
+    if (typeof this.residual !== 'boolean')
+      throw new ArgumentError('options.residual', 'true or false', options.residual);
+    if (!this.residual && options.shortcut) {
+      throw new ArgumentError('options.shortcut', 'no shortcut when residual is false', options.shortcut);
+    }
     this.downsample = options.shortcut ? this.registerModule('downsample', options.shortcut) : null;
-    if (!this.downsample && (stride !== 1 || inChannels !== outChannels)) {
+    if (this.residual && !this.downsample && (stride !== 1 || inChannels !== outChannels)) {
       throw new ArgumentError(
         'options.shortcut',
         `a shortcut module when the stride (${stride}) is not 1 or channels change (${inChannels} → ${outChannels})`,
@@ -82,6 +92,7 @@ export class BottleneckBlock extends Module {
     let out = this.relu.call(this.bn1.call(this.conv1.call(x)));
     out = this.relu.call(this.bn2.call(this.conv2.call(out)));
     out = this.bn3.call(this.conv3.call(out));
+    if (!this.residual) return this.relu.call(out);
     const identity = this.downsample ? this.downsample.call(x) : x;
     return this.relu.call(addResidual(out, identity));
   }

@@ -11,8 +11,11 @@ export type BlockKind = 'basic' | 'bottleneck' | 'keras';
  * - `conv-bn`: k×k/2 conv and BN only (labml's ResnetBase, the third seed).
  */
 export type StemKind = 'torchvision' | 'keras' | 'cifar' | 'conv-bn';
-/** Shortcut where the shape changes: `projection` (option B) or `zero-pad` (option A). */
-export type ShortcutKind = 'projection' | 'zero-pad';
+/**
+ * Shortcut where the shape changes: `projection` (option B) or `zero-pad` (option A); `none`
+ * removes every shortcut, giving the paper's plain networks (same layers, no residual sums).
+ */
+export type ShortcutKind = 'projection' | 'zero-pad' | 'none';
 
 /** Everything the generic builder needs. Presets are values of this type. */
 export interface ResNetConfig {
@@ -133,6 +136,13 @@ export function resolveConfig(config: ResNetConfig): ResolvedResNetConfig {
       throw new ArgumentError(`config.outIndices[${i}]`, `a stage number from 1 to ${depths.length}`, s);
     }
   });
+  if (block === 'keras' && c.shortcut === 'none') {
+    throw new ArgumentError(
+      'config.shortcut',
+      "'projection' with keras blocks (they define their own shortcuts)",
+      c.shortcut,
+    );
+  }
   const output = oneOf('config.output', c.output ?? 'logits', ['logits', 'softmax'] as const);
   if (output === 'softmax' && numClasses === 0) {
     throw new ArgumentError('config.output', "'logits' when numClasses is 0 (there is no head)", output);
@@ -154,7 +164,7 @@ export function resolveConfig(config: ResNetConfig): ResolvedResNetConfig {
     stemKernelSize: positiveInt('config.stemKernelSize', c.stemKernelSize ?? 7),
     stageStrides,
     strideOn: oneOf('config.strideOn', c.strideOn ?? '3x3', ['3x3', '1x1'] as const),
-    shortcut: oneOf('config.shortcut', c.shortcut ?? 'projection', ['projection', 'zero-pad'] as const),
+    shortcut: oneOf('config.shortcut', c.shortcut ?? 'projection', ['projection', 'zero-pad', 'none'] as const),
     convBias: bool('config.convBias', c.convBias ?? false),
     inputChannels: positiveInt('config.inputChannels', c.inputChannels ?? 3),
     numClasses,

@@ -137,7 +137,8 @@ export class ResNet extends Module {
         );
         continue;
       }
-      const needsShortcut = blockStride !== 1 || blockIn !== outChannels;
+      const residual = c.shortcut !== 'none';
+      const needsShortcut = residual && (blockStride !== 1 || blockIn !== outChannels);
       const shortcut = !needsShortcut
         ? null
         : c.shortcut === 'zero-pad'
@@ -145,12 +146,13 @@ export class ResNet extends Module {
           : new ShortcutProjection(blockIn, outChannels, { stride: blockStride, bias: c.convBias });
       blocks.push(
         c.block === 'basic'
-          ? new BasicBlock(blockIn, outChannels, { stride: blockStride, shortcut, convBias: c.convBias })
+          ? new BasicBlock(blockIn, outChannels, { stride: blockStride, shortcut, residual, convBias: c.convBias })
           : new BottleneckBlock(blockIn, width, outChannels, {
               stride: blockStride,
               strideOn: c.strideOn,
               groups: c.groups,
               shortcut,
+              residual,
               convBias: c.convBias,
             }),
       );
