@@ -224,6 +224,7 @@ export class ResNet extends Module {
 
   /** Throws an error that names the problem (and the minimum size) unless the model can take `shape`. */
   checkInputShape(shape: readonly number[]): void {
+    if (this.disposed) throw new ResNetError(`${this.name} was disposed; build or load a new model to run it`);
     const channels = this.config.inputChannels;
     if (!Array.isArray(shape) || shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
       throw new ArgumentError(

@@ -1,0 +1,109 @@
+import { compare, fixturePath, nchwToNhwc } from '../../../tools/test-support/fixtures.js';
+import { initBackend } from '@resnet/backends';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  BatchNorm2d,
+  Conv2d,
+  Flatten,
+  GlobalPool2d,
+  type HostTensor,
+  hostToTensor,
+  Linear,
+  loadStateDict,
+  MaxPool2d,
+  type Module,
+  Sequential,
+} from '../src/index.js';
+import { readSafetensorsFile } from '../src/node.js';
+
+// Single layers against torch 1.13 (tools/fixtures/generate.py, LAYER_CASES): same weights and
+// inputs give the same outputs, NHWC here and NCHW there.
+let cases: Map<string, HostTensor>;
+
+beforeAll(async () => {
+  await initBackend({ prefer: 'wasm' });
+  cases = readSafetensorsFile(fixturePath('layers.safetensors')).tensors;
+});
+
+function stateOf(prefix: string): Map<string, HostTensor> {
+  const out = new Map<string, HostTensor>();
+  for (const [name, t] of cases) {
+    if (name.startsWith(`${prefix}.`) && !/\.(x|y)\d?$/.test(name) && !name.includes('.after')) {
+      out.set(name.slice(prefix.length + 1), t);
+    }
+  }
+  return out;
+}
+
+function toNhwc(t: HostTensor): tf.Tensor {
+  return hostToTensor(t.shape.length === 4 ? (nchwToNhwc(t) as HostTensor) : t);
+}
+
+/** Runs `layer` on the case's input with the case's weights and compares with torch's output. */
+function expectMatchesTorch(name: string, layer: Module, tolerance = 1e-5): void {
+  loadStateDict(layer, stateOf(name));
+  const x = toNhwc(cases.get(`${name}.x`) as HostTensor);
+  const y = tf.tidy(() => layer.call(x) as tf.Tensor);
+  const expected = cases.get(`${name}.y`) as HostTensor;
+  const expectedNhwc = expected.shape.length === 4 ? nchwToNhwc(expected) : expected;
+  expect(y.shape).toEqual(expectedNhwc.shape);
+  const { relative } = compare(y.dataSync(), expectedNhwc.data);
+  expect(relative).toBeLessThan(tolerance);
+  x.dispose();
+  y.dispose();
+  layer.dispose();
+}
+
+describe('Conv2d matches torch.nn.Conv2d', () => {
+  it('3×3, stride 1, padding 1, no bias', () =>
+    expectMatchesTorch('conv_3x3', new Conv2d(3, 8, { kernelSize: 3, padding: 1, bias: false })));
+  it('7×7, stride 2, padding 3 (symmetric, unlike tfjs "same")', () =>
+    expectMatchesTorch('conv_7x7_s2', new Conv2d(3, 16, { kernelSize: 7, stride: 2, padding: 3, bias: false })));
+  it('4 groups with bias', () =>
+    expectMatchesTorch('conv_groups4_bias', new Conv2d(8, 12, { kernelSize: 3, padding: 1, groups: 4 })));
+  it('depthwise with channel multiplier 2 and stride 2', () =>
+    expectMatchesTorch('conv_depthwise_s2', new Conv2d(6, 12, { kernelSize: 3, stride: 2, padding: 1, groups: 6 })));
+  it('dilation 2', () =>
+    expectMatchesTorch('conv_dilated', new Conv2d(4, 5, { kernelSize: 3, padding: 2, dilation: 2 })));
+  it('rectangular kernel, stride and padding', () =>
+    expectMatchesTorch(
+      'conv_rect',
+      new Conv2d(4, 6, { kernelSize: [3, 1], stride: [2, 1], padding: [1, 0], bias: false }),
+    ));
+});
+
+describe('pooling, linear and flatten match torch', () => {
+  it('MaxPool2d(3, stride 2, padding 1): padding never wins', () =>
+    expectMatchesTorch('maxpool_3_2_1', new MaxPool2d(3, { stride: 2, padding: 1 })));
+  it('MaxPool2d ceil mode', () => expectMatchesTorch('maxpool_ceil', new MaxPool2d(3, { stride: 2, ceilMode: true })));
+  it('MaxPool2d stride defaults to the kernel', () => expectMatchesTorch('maxpool_2', new MaxPool2d(2)));
+  it('AdaptiveMaxPool2d(1)', () => expectMatchesTorch('globalmax', new GlobalPool2d('max')));
+  it('AdaptiveAvgPool2d(1)', () => expectMatchesTorch('globalavg', new GlobalPool2d('avg')));
+  it('Linear (weights exchanged as [out, in])', () => expectMatchesTorch('linear', new Linear(7, 3)));
+  it('Flatten orders features as torch (C, H, W), so a torch Linear after it fits', () =>
+    expectMatchesTorch('flatten_linear', new Sequential([new Flatten(), new Linear(60, 4)])));
+});
+
+describe('BatchNorm2d matches torch', () => {
+  it('eval mode normalises with the running statistics', () =>
+    expectMatchesTorch('batchnorm_eval', new BatchNorm2d(5)));
+
+  it('train mode uses batch statistics and updates running mean, unbiased variance and the counter', () => {
+    const bn = new BatchNorm2d(5).train();
+    loadStateDict(bn, stateOf('batchnorm_train'));
+    for (const step of [0, 1]) {
+      const x = toNhwc(cases.get(`batchnorm_train.x${step}`) as HostTensor);
+      const y = tf.tidy(() => bn.call(x) as tf.Tensor);
+      const expected = nchwToNhwc(cases.get(`batchnorm_train.y${step}`) as HostTensor);
+      expect(compare(y.dataSync(), expected.data).relative).toBeLessThan(1e-5);
+      for (const [key, slot] of bn.namedSlots()) {
+        const ref = cases.get(`batchnorm_train.after${step}.${key}`) as HostTensor;
+        expect(compare(slot.variable.dataSync(), ref.data).maxDiff, key).toBeLessThan(1e-5);
+      }
+      x.dispose();
+      y.dispose();
+    }
+    bn.dispose();
+  });
+});
