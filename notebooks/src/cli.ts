@@ -8,11 +8,12 @@
  *   test [name…]        execute every committed notebook; fail on any error or stderr output
  */
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NotebookError } from './errors.js';
 import { type GeneratedNotebook, generateNotebooks, NOTEBOOKS_DIR } from './generate.js';
-import { executeNotebook, registerKernel } from './jupyter.js';
+import { executeNotebook, inParallel, registerKernel } from './jupyter.js';
 import { cellText, forCommit, type Notebook, problemsOf, serializeNotebook, withoutOutputs } from './notebook.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -60,30 +61,40 @@ async function setup(args: string[]): Promise<void> {
   );
 }
 
-function generate(names: string[]): void {
+/** Notebooks executed at once: one per core, at most two (each run is single-threaded). */
+const PARALLEL = Math.min(2, availableParallelism());
+
+async function generate(names: string[]): Promise<void> {
   const notebooks = select(generateNotebooks(repoRoot), names);
   registerKernel(repoRoot);
-  let failed = 0;
-  for (const nb of notebooks) {
+  const outcomes = await inParallel(notebooks, PARALLEL, async (nb) => {
     // Executed from a pending file beside the final one (the kernel's folder matters for
     // ./lib imports); the committed notebook is replaced only after a clean run.
     const pending = join(dirname(nb.path), `.${nb.name}.pending.ipynb`);
     writeFileSync(pending, serializeNotebook(nb.notebook));
     try {
-      const { notebook, seconds } = executeNotebook(repoRoot, pending, join(scratch, `${nb.name}.ipynb`));
+      let run: Awaited<ReturnType<typeof executeNotebook>>;
+      try {
+        run = await executeNotebook(repoRoot, pending, join(scratch, `${nb.name}.ipynb`));
+      } catch (e) {
+        if (!(e instanceof NotebookError)) throw e;
+        console.error(`notebooks: ${nb.name} not written: ${e.message}`);
+        return false;
+      }
+      const { notebook, seconds } = run;
       const problems = problemsOf(notebook);
       if (problems.length > 0) {
-        failed++;
         console.error(`notebooks: ${nb.name} not written, its run failed:\n  ${problems.join('\n  ')}`);
-        continue;
+        return false;
       }
       writeAtomic(nb.path, serializeNotebook(forCommit(notebook)));
       console.log(`notebooks: wrote ${NOTEBOOKS_DIR}/${nb.name}.ipynb (executed in ${seconds.toFixed(1)} s)`);
+      return true;
     } finally {
       rmSync(pending, { force: true });
     }
-  }
-  if (failed > 0) process.exitCode = 1;
+  });
+  if (outcomes.includes(false)) process.exitCode = 1;
 }
 
 /** The first cell where two notebooks (without outputs) differ, for the check's message. */
@@ -138,26 +149,34 @@ function check(): void {
   console.log(`notebooks: ${notebooks.length} notebooks match their content files and source regions`);
 }
 
-function test(names: string[]): void {
+async function test(names: string[]): Promise<void> {
   const notebooks = select(generateNotebooks(repoRoot), names);
-  registerKernel(repoRoot);
-  let passed = 0;
-  let failed = 0;
   for (const nb of notebooks) {
     if (!existsSync(nb.path))
       throw new NotebookError(`${nb.path} is missing; run \`pnpm notebooks:generate ${nb.name}\``);
-    const { notebook, seconds } = executeNotebook(repoRoot, nb.path, join(scratch, 'test', `${nb.name}.ipynb`));
-    const problems = problemsOf(notebook);
-    if (problems.length === 0) {
-      passed++;
-      console.log(`  ✓ ${nb.name} (${seconds.toFixed(1)} s)`);
-    } else {
-      failed++;
-      console.log(`  ✗ ${nb.name} (${seconds.toFixed(1)} s)\n      ${problems.join('\n      ')}`);
-    }
   }
-  console.log(`notebooks: ${passed} passed, ${failed} failed`);
-  if (failed > 0) process.exitCode = 1;
+  registerKernel(repoRoot);
+  const started = performance.now();
+  const outcomes = await inParallel(notebooks, PARALLEL, async (nb) => {
+    let run: Awaited<ReturnType<typeof executeNotebook>>;
+    try {
+      run = await executeNotebook(repoRoot, nb.path, join(scratch, 'test', `${nb.name}.ipynb`));
+    } catch (e) {
+      if (!(e instanceof NotebookError)) throw e;
+      console.log(`  ✗ ${nb.name}\n      ${e.message}`);
+      return false;
+    }
+    const { notebook, seconds } = run;
+    const problems = problemsOf(notebook);
+    const mark = problems.length === 0 ? '✓' : '✗';
+    console.log(`  ${mark} ${nb.name} (${seconds.toFixed(1)} s)${problems.map((p) => `\n      ${p}`).join('')}`);
+    return problems.length === 0;
+  });
+  const passed = outcomes.filter(Boolean).length;
+  const wall = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(`notebooks: ${notebooks.length} executed in ${wall} s, ${PARALLEL} at a time`);
+  console.log(`notebooks: ${passed} passed, ${outcomes.length - passed} failed`);
+  if (passed < outcomes.length) process.exitCode = 1;
 }
 
 async function main(argv: string[]): Promise<void> {

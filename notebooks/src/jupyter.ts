@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { NotebookError } from './errors.js';
@@ -65,39 +65,85 @@ function kernelEnv(repoRoot: string): NodeJS.ProcessEnv {
  * notebook's folder (so `./lib/display` resolves); the result is written to `outputPath`.
  * Errors in cells do not stop the run: they stay in the outputs for `problemsOf` to report.
  */
-export function executeNotebook(
+export async function executeNotebook(
   repoRoot: string,
   inputPath: string,
   outputPath: string,
-): { notebook: Notebook; seconds: number } {
+): Promise<{ notebook: Notebook; seconds: number }> {
+  try {
+    return await runNbconvert(repoRoot, inputPath, outputPath);
+  } catch (e) {
+    // tslab's kernel occasionally dies outside any cell (its compiler's file watcher throws
+    // "Unexpected pending rebuildTimer", and the WASM backend turns any uncaught exception into
+    // an exit). That says nothing about the notebook, so a death is retried once, visibly; a
+    // cell that fails is never retried.
+    if (!(e instanceof KernelDied)) throw e;
+    console.warn(`notebooks: the kernel died running ${basename(inputPath)} (${e.message}); running it again`);
+    return runNbconvert(repoRoot, inputPath, outputPath);
+  }
+}
+
+class KernelDied extends NotebookError {}
+
+async function runNbconvert(
+  repoRoot: string,
+  inputPath: string,
+  outputPath: string,
+): Promise<{ notebook: Notebook; seconds: number }> {
   requireJupyter();
   mkdirSync(dirname(outputPath), { recursive: true });
   rmSync(outputPath, { force: true });
   const started = performance.now();
-  const r = spawnSync(
-    NBCONVERT,
-    [
-      '--to',
-      'notebook',
-      '--execute',
-      '--allow-errors',
-      `--ExecutePreprocessor.timeout=${CELL_TIMEOUT_SECONDS}`,
-      '--ExecutePreprocessor.kernel_name=tslab',
-      `--output-dir=${dirname(outputPath)}`,
-      `--output=${basename(outputPath)}`,
-      inputPath,
-    ],
-    { cwd: dirname(inputPath), env: kernelEnv(repoRoot), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-  );
+  const args = [
+    '--to',
+    'notebook',
+    '--execute',
+    '--allow-errors',
+    `--ExecutePreprocessor.timeout=${CELL_TIMEOUT_SECONDS}`,
+    '--ExecutePreprocessor.kernel_name=tslab',
+    `--output-dir=${dirname(outputPath)}`,
+    `--output=${basename(outputPath)}`,
+    inputPath,
+  ];
+  const child = spawn(NBCONVERT, args, { cwd: dirname(inputPath), env: kernelEnv(repoRoot) });
+  let log = '';
+  child.stdout.on('data', (chunk) => {
+    log += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    log += chunk;
+  });
+  const status = await new Promise<number | null>((done, fail) => {
+    child.on('error', fail);
+    child.on('close', done);
+  });
   const seconds = (performance.now() - started) / 1000;
-  if (r.status !== 0 || !existsSync(outputPath)) {
+  if (status !== 0 || !existsSync(outputPath)) {
     // The kernel's own messages come before nbconvert's traceback: keep the whole log.
     const logPath = outputPath.replace(/\.ipynb$/, '.log');
-    writeFileSync(logPath, `${r.stdout ?? ''}\n${r.stderr ?? ''}`);
-    const last = `${r.stderr ?? ''}`.trim().split('\n').at(-1);
-    throw new NotebookError(
-      `nbconvert could not execute ${basename(inputPath)} (exit ${r.status}): ${last}; full log in ${logPath}`,
+    writeFileSync(logPath, log);
+    const last = log.trim().split('\n').at(-1);
+    const Failure = /DeadKernelError/.test(log) ? KernelDied : NotebookError;
+    throw new Failure(
+      `nbconvert could not execute ${basename(inputPath)} (exit ${status}): ${last}; full log in ${logPath}`,
     );
   }
   return { notebook: JSON.parse(readFileSync(outputPath, 'utf8')) as Notebook, seconds };
+}
+
+/**
+ * Runs `task` on every item, at most `limit` at a time (nbconvert and the kernel are each
+ * single-threaded, so two notebooks use two cores), keeping the items' order in the results.
+ */
+export async function inParallel<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await task(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
 }
