@@ -139,7 +139,7 @@ function check(): void {
   }
   const known = new Set(notebooks.map((n) => `${n.name}.ipynb`));
   for (const f of readdirSync(join(repoRoot, NOTEBOOKS_DIR))) {
-    if (f.endsWith('.ipynb') && !known.has(f)) {
+    if (f.endsWith('.ipynb') && !f.startsWith('.') && !known.has(f)) {
       problems.push(
         `${NOTEBOOKS_DIR}/${f} has no content file in ${NOTEBOOKS_DIR}/content; delete it or add its content`,
       );
