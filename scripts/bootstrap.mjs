@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { missingSystemPackages } from './system-deps.mjs';
+import { installSystemPackages } from './system-deps.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
@@ -29,17 +29,7 @@ if (major < 20) {
 }
 
 // 1. Debian packages for the tests (the oracle, the browser, Jupyter).
-if (args.has('--test')) {
-  const missing = missingSystemPackages(['reference', 'browser', 'notebooks']);
-  if (missing.length > 0) {
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const apt = (...argv) =>
-      process.getuid?.() === 0 ? run('apt-get', argv, { env }) : run('sudo', ['apt-get', ...argv], { env });
-    log(`installing Debian packages: ${missing.join(' ')}`);
-    apt('update', '-qq');
-    apt('install', '-y', '-qq', '--no-install-recommends', ...missing);
-  }
-}
+if (args.has('--test') && !installSystemPackages(['reference', 'browser', 'notebooks'], log)) process.exit(1);
 
 // 2. pnpm, the exact version of package.json's packageManager (corepack cannot verify it here).
 const wanted = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager.split('@')[1];

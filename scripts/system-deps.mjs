@@ -34,3 +34,21 @@ export function missingSystemPackages(groups) {
   }
   return [...new Set(missing)];
 }
+
+/**
+ * Installs the missing Debian packages of the given groups with apt-get (through sudo unless
+ * root). Returns false when apt-get failed; nothing is installed twice.
+ */
+export function installSystemPackages(groups, log = (m) => console.log(m)) {
+  const missing = missingSystemPackages(groups);
+  if (missing.length === 0) return true;
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const apt = (...argv) => {
+    const [cmd, args] = process.getuid?.() === 0 ? ['apt-get', argv] : ['sudo', ['apt-get', ...argv]];
+    const r = spawnSync(cmd, args, { stdio: 'inherit', env });
+    if (r.status !== 0) log(`\`${cmd} ${args.join(' ')}\` failed (exit ${r.status ?? r.signal})`);
+    return r.status === 0;
+  };
+  log(`installing Debian packages: ${missing.join(' ')}`);
+  return apt('update', '-qq') && apt('install', '-y', '-qq', '--no-install-recommends', ...missing);
+}

@@ -24,6 +24,7 @@ export function isSymbolic(x: Flow): x is SymbolicTensor {
   return x instanceof SymbolicTensor;
 }
 
+// #region notebook:add-residual
 /** The element-wise sum of a residual branch and its shortcut (`out += identity` in torch). */
 export function addResidual<T extends Flow>(branch: T, shortcut: T): T {
   const a = branch.shape;
@@ -37,6 +38,7 @@ export function addResidual<T extends Flow>(branch: T, shortcut: T): T {
   if (isSymbolic(branch)) return new SymbolicTensor(a) as T;
   return tf.add(branch as tf.Tensor, shortcut as tf.Tensor) as T;
 }
+// #endregion
 
 /**
  * `torch.flatten(x, 1)` on an NHWC tensor: the features are ordered as PyTorch orders them

@@ -88,6 +88,7 @@ export function withModuleHooks<T>(hooks: ModuleHooks, fn: () => T): T {
   }
 }
 
+// #region notebook:torch-layouts
 /** The shape of a tensor slot as PyTorch stores it. */
 export function torchShape(shape: readonly number[], layout: TensorLayout): number[] {
   if (layout === 'hwio') {
@@ -114,6 +115,7 @@ export function toTorchLayout(t: tf.Tensor, layout: TensorLayout): tf.Tensor {
   if (layout === 'io') return tf.transpose(t, [1, 0]);
   return t.clone();
 }
+// #endregion
 
 /**
  * The base of every layer, block and model: a tree of named children, each owning parameters

@@ -106,6 +106,14 @@ describe('tensor hygiene', () => {
     expect(() => model.predict(tf.zeros([1, 32, 32, 3]))).toThrow(/disposed/);
   });
 
+  it('zero-initialising the residual branches leaks nothing (every block kind)', () => {
+    const baseline = tf.memory().numTensors;
+    for (const block of ['basic', 'bottleneck', 'keras'] as const) {
+      new ResNet({ ...config, block, zeroInitResidual: true, seed: 5 }).dispose();
+    }
+    expect(tf.memory().numTensors).toBe(baseline);
+  });
+
   it('a failed forward (bad input) leaks nothing', () => {
     const model = new ResNet({ ...config, seed: 4 });
     const before = tf.memory().numTensors;

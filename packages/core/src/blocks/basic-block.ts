@@ -8,6 +8,7 @@ import { Module } from '../module.js';
 import { positiveInt } from '../validate.js';
 import { conv3x3 } from './convs.js';
 
+// #region notebook:basic-block
 export interface BasicBlockOptions {
   /** Stride of the first 3×3 convolution. Default 1. */
   stride?: number;
@@ -75,6 +76,7 @@ export class BasicBlock extends Module {
 
   /** Sets the last BatchNorm's γ to zero, so the block starts as the identity (torchvision's zero_init_residual). */
   zeroInitLastNorm(): void {
-    if (!this.isMeta) this.bn2.weight.assign(tf.zerosLike(this.bn2.weight));
+    if (!this.isMeta) tf.tidy(() => this.bn2.weight.assign(tf.zerosLike(this.bn2.weight)));
   }
 }
+// #endregion

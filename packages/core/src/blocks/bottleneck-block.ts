@@ -99,6 +99,6 @@ export class BottleneckBlock extends Module {
 
   /** Sets the last BatchNorm's γ to zero, so the block starts as the identity. */
   zeroInitLastNorm(): void {
-    if (!this.isMeta) this.bn3.weight.assign(tf.zerosLike(this.bn3.weight));
+    if (!this.isMeta) tf.tidy(() => this.bn3.weight.assign(tf.zerosLike(this.bn3.weight)));
   }
 }

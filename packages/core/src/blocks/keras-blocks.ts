@@ -7,6 +7,7 @@ import { Conv2d } from '../layers/conv2d.js';
 import { Module } from '../module.js';
 import { positiveInt, positiveIntList } from '../validate.js';
 
+// #region notebook:keras-bottleneck
 /** Filters [F1, F2, F3] of the first seed's blocks: 1×1 to F1, f×f to F2, 1×1 to F3. */
 export type BlockFilters = [number, number, number];
 
@@ -49,10 +50,12 @@ abstract class KerasBottleneck extends Module {
 
   /** Sets bn3's γ to zero, so the block starts as its shortcut. */
   zeroInitLastNorm(): void {
-    if (!this.isMeta) this.bn3.weight.assign(tf.zerosLike(this.bn3.weight));
+    if (!this.isMeta) tf.tidy(() => this.bn3.weight.assign(tf.zerosLike(this.bn3.weight)));
   }
 }
+// #endregion
 
+// #region notebook:identity-block
 /**
  * The first seed's identity block: input and output have the same shape (`inChannels` = F3),
  * so the shortcut is x itself: y = ReLU(F(x) + x).
@@ -78,7 +81,9 @@ export class IdentityBlock extends KerasBottleneck {
     return this.relu.call(addResidual(this.residual(x, this.relu), x));
   }
 }
+// #endregion
 
+// #region notebook:convolutional-block
 /**
  * The first seed's convolutional block, used where the shape changes: the shortcut is a strided
  * 1×1 convolution with BatchNorm (`shortcut_conv`, `shortcut_bn`), and the main path strides on
@@ -108,3 +113,4 @@ export class ConvolutionalBlock extends KerasBottleneck {
     return this.relu.call(addResidual(this.residual(x, this.relu), shortcut));
   }
 }
+// #endregion

@@ -17,6 +17,7 @@ import { manualSeed } from '../random.js';
 import { positiveInt, positiveIntList } from '../validate.js';
 import { type ResNetConfig, type ResolvedResNetConfig, resolveConfig } from './config.js';
 
+// #region notebook:resnet-builder
 /** A block class usable with the `(block, layers)` form, as torchvision's `ResNet(block, layers)`. */
 export type BlockClass = typeof BasicBlock | typeof BottleneckBlock;
 
@@ -308,3 +309,4 @@ function ensureBackend(): void {
   }
   backendChecked = true;
 }
+// #endregion

@@ -3,6 +3,7 @@ import { ArgumentError } from '../errors.js';
 import { positiveInt, positiveIntList } from '../validate.js';
 import { ResNet } from './resnet.js';
 
+// #region notebook:resnet-base
 /**
  * The third seed's `ResnetBase(n_blocks, n_channels, bottlenecks, img_channels, first_kernel_size)`
  * (labml's annotated ResNet): a k×k/2 convolution and BatchNorm, then stages of residual blocks
@@ -43,7 +44,9 @@ export class ResnetBase extends ResNet {
     });
   }
 }
+// #endregion
 
+// #region notebook:seed-factories
 /** The fourth seed's `ResNet50(img_channel, num_classes)`: bottleneck blocks, layers [3, 4, 6, 3]. */
 export function ResNet50(imgChannels = 3, numClasses = 1000): ResNet {
   return new ResNet(BottleneckBlock, [3, 4, 6, 3], imgChannels, numClasses);
@@ -58,7 +61,9 @@ export function ResNet101(imgChannels = 3, numClasses = 1000): ResNet {
 export function ResNet152(imgChannels = 3, numClasses = 1000): ResNet {
   return new ResNet(BottleneckBlock, [3, 8, 36, 3], imgChannels, numClasses);
 }
+// #endregion
 
+// #region notebook:keras-resnet50
 /**
  * The first seed's ResNet-50, the Keras "v1" layout: ZeroPad2d(3) before a 7×7/2 convolution,
  * IdentityBlock / ConvolutionalBlock stages (stride on the first 1×1, convolutions with bias)
@@ -81,3 +86,4 @@ export class KerasResNet50 extends ResNet {
     });
   }
 }
+// #endregion

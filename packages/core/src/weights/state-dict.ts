@@ -3,6 +3,7 @@ import { ArgumentError, ResNetError, WeightsMismatchError } from '../errors.js';
 import { fromTorchLayout, type Module, toTorchLayout, torchShape } from '../module.js';
 import { type HostTensor, hostToTensor, tensorToHost } from './host-tensor.js';
 
+// #region notebook:load-state-dict
 export interface LoadStateDictOptions {
   /**
    * Require the file to hold exactly the model's tensors (default true, as torch). With false,
@@ -83,6 +84,7 @@ export function loadStateDict(
   }
   return { loaded: [...slots.keys()].filter((n) => stateDict.has(n)), missing, unexpected };
 }
+// #endregion
 
 /** The model's parameters and buffers as torch's `state_dict()`: torch names, order and layouts. */
 export function exportStateDict(model: Module): Map<string, HostTensor> {
