@@ -42,7 +42,7 @@ export class WeightsMismatchError extends ResNetError {
       parts.push(`shape mismatch ${mismatched.length} (${shown.join('; ')}${mismatched.length > 8 ? '; ...' : ''})`);
     }
     super(
-      `weights do not fit the model: ${parts.join('; ')}. Nothing was loaded; check the architecture and --num-classes match the file`,
+      `weights do not fit the model: ${parts.join('; ')}. Nothing was loaded; check that the architecture and its number of classes match the file`,
     );
   }
 }

@@ -15,6 +15,7 @@ export {
 export { manualSeed } from './random.js';
 export * from './layers/index.js';
 export * from './blocks/index.js';
+export { checkResidualOptions } from './blocks/residual-options.js';
 export { ResNet, type BlockClass } from './builders/resnet.js';
 export {
   type ResNetConfig,

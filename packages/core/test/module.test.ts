@@ -151,3 +151,14 @@ describe('input checks', () => {
     expect(plain.minInputSize(2)).toBe(1);
   });
 });
+
+describe('refused blocks leak nothing', () => {
+  it('a block whose options are refused allocates no tensor', async () => {
+    const { BasicBlock, BottleneckBlock, IdentityBlock } = await import('../src/index.js');
+    const before = tf.memory().numTensors;
+    expect(() => new BasicBlock(64, 128, { stride: 2 })).toThrow(/shortcut/);
+    expect(() => new BottleneckBlock(64, 64, 256)).toThrow(/shortcut/);
+    expect(() => new IdentityBlock(128, [64, 64, 256], 3)).toThrow(/F3/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

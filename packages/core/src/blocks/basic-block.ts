@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ArgumentError } from '../errors.js';
 import { addResidual, type Flow } from '../flow.js';
 import { ReLU } from '../layers/activation.js';
 import { BatchNorm2d } from '../layers/batchnorm2d.js';
 import type { Conv2d } from '../layers/conv2d.js';
 import { Module } from '../module.js';
 import { positiveInt } from '../validate.js';
+import { checkResidualOptions } from './residual-options.js';
 import { conv3x3 } from './convs.js';
 
 // #region notebook:basic-block
@@ -44,26 +44,13 @@ export class BasicBlock extends Module {
     positiveInt('channels', channels);
     const stride = positiveInt('options.stride', options.stride ?? 1);
     const bias = options.convBias ?? false;
+    this.residual = checkResidualOptions(options, stride, inChannels, channels);
     this.conv1 = this.registerModule('conv1', conv3x3(inChannels, channels, { stride, bias }));
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(channels));
     this.relu = this.registerModule('relu', new ReLU());
     this.conv2 = this.registerModule('conv2', conv3x3(channels, channels, { bias }));
     this.bn2 = this.registerModule('bn2', new BatchNorm2d(channels));
-    this.residual = options.residual ?? true;
-    if (typeof this.residual !== 'boolean')
-      throw new ArgumentError('options.residual', 'true or false', options.residual);
-    if (!this.residual && options.shortcut) {
-      throw new ArgumentError('options.shortcut', 'no shortcut when residual is false', options.shortcut);
-    }
     this.downsample = options.shortcut ? this.registerModule('downsample', options.shortcut) : null;
-    if (this.residual && !this.downsample && (stride !== 1 || inChannels !== channels)) {
-      throw new ArgumentError(
-        'options.shortcut',
-        `a shortcut module when the stride (${stride}) is not 1 or channels change (${inChannels} → ${channels})`,
-        options.shortcut,
-        'Pass a ShortcutProjection or a ZeroPadShortcut',
-      );
-    }
   }
 
   forward(x: Flow): Flow {

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ArgumentError } from '../errors.js';
 import { addResidual, type Flow } from '../flow.js';
 import { ReLU } from '../layers/activation.js';
 import { BatchNorm2d } from '../layers/batchnorm2d.js';
 import type { Conv2d } from '../layers/conv2d.js';
 import { Module } from '../module.js';
 import { oneOf, positiveInt } from '../validate.js';
+import { checkResidualOptions } from './residual-options.js';
 import { conv1x1, conv3x3 } from './convs.js';
 
 export interface BottleneckBlockOptions {
@@ -58,6 +58,7 @@ export class BottleneckBlock extends Module {
     const groups = positiveInt('options.groups', options.groups ?? 1);
     const dilation = positiveInt('options.dilation', options.dilation ?? 1);
     const bias = options.convBias ?? false;
+    this.residual = checkResidualOptions(options, stride, inChannels, outChannels);
     this.conv1 = this.registerModule(
       'conv1',
       conv1x1(inChannels, width, { stride: strideOn === '1x1' ? stride : 1, bias }),
@@ -71,21 +72,7 @@ export class BottleneckBlock extends Module {
     this.conv3 = this.registerModule('conv3', conv1x1(width, outChannels, { bias }));
     this.bn3 = this.registerModule('bn3', new BatchNorm2d(outChannels));
     this.relu = this.registerModule('relu', new ReLU());
-    this.residual = options.residual ?? true;
-    if (typeof this.residual !== 'boolean')
-      throw new ArgumentError('options.residual', 'true or false', options.residual);
-    if (!this.residual && options.shortcut) {
-      throw new ArgumentError('options.shortcut', 'no shortcut when residual is false', options.shortcut);
-    }
     this.downsample = options.shortcut ? this.registerModule('downsample', options.shortcut) : null;
-    if (this.residual && !this.downsample && (stride !== 1 || inChannels !== outChannels)) {
-      throw new ArgumentError(
-        'options.shortcut',
-        `a shortcut module when the stride (${stride}) is not 1 or channels change (${inChannels} → ${outChannels})`,
-        options.shortcut,
-        'Pass a ShortcutProjection or a ZeroPadShortcut',
-      );
-    }
   }
 
   forward(x: Flow): Flow {

@@ -65,8 +65,8 @@ export class IdentityBlock extends KerasBottleneck {
   readonly relu: ReLU;
 
   constructor(inChannels: number, filters: BlockFilters, f: number) {
-    super(inChannels, filters, f, 1);
-    if (inChannels !== filters[2]) {
+    // Checked before super() allocates any weight, so a refused block leaks nothing.
+    if (Array.isArray(filters) && inChannels !== filters[2]) {
       throw new ArgumentError(
         'filters[2]',
         `F3 equal to inChannels (${inChannels}): an identity block keeps the shape`,
@@ -74,6 +74,7 @@ export class IdentityBlock extends KerasBottleneck {
         'Use a ConvolutionalBlock to change the channel count',
       );
     }
+    super(inChannels, filters, f, 1);
     this.relu = this.registerModule('relu', new ReLU());
   }
 
