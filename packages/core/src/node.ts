@@ -10,7 +10,12 @@ import { FormatError, ResNetError } from './errors.js';
 import { parseNpy, serializeNpy } from './io/npy.js';
 import type { Module } from './module.js';
 import type { HostTensor } from './weights/host-tensor.js';
-import { decodeSafetensorsEntry, parseSafetensorsHeader, serializeSafetensors } from './weights/safetensors.js';
+import {
+  decodeSafetensorsEntry,
+  MAX_SAFETENSORS_HEADER_BYTES,
+  parseSafetensorsHeader,
+  serializeSafetensors,
+} from './weights/safetensors.js';
 import { type LoadReport, type LoadStateDictOptions, loadStateDict } from './weights/state-dict.js';
 import { MAX_MANIFEST_TENSORS, manifestByteLength } from './weights/tfjs-format.js';
 
@@ -59,8 +64,8 @@ export function readSafetensorsFile(path: string): {
     let prefix = first;
     if (size >= 8) {
       const headerLength = Number(new DataView(first.buffer).getBigUint64(0, true));
-      // parseSafetensorsHeader refuses lengths beyond the file or the limit before we read them.
-      parseSafetensorsHeaderLengthOnly(first, size, headerLength);
+      // A length beyond the file or the limit is refused (with the parser's message) before reading it.
+      if (8 + headerLength > size || headerLength > MAX_SAFETENSORS_HEADER_BYTES) parseSafetensorsHeader(first, size);
       prefix = readRange(fd, 0, 8 + headerLength);
     }
     const header = parseSafetensorsHeader(prefix, size);
@@ -74,13 +79,6 @@ export function readSafetensorsFile(path: string): {
     throw fileError(path, e);
   } finally {
     closeSync(fd);
-  }
-}
-
-function parseSafetensorsHeaderLengthOnly(first: Uint8Array, size: number, headerLength: number): void {
-  if (8 + headerLength > size || headerLength > 100_000_000) {
-    // Let the parser produce its precise message from what we have.
-    parseSafetensorsHeader(first, size);
   }
 }
 
