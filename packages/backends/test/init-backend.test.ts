@@ -13,7 +13,7 @@ describe('initBackend in Node', () => {
     await initBackend({ prefer: 'wasm' });
     const x = tf.randomNormal([2, 7, 7, 3], 0, 1, 'float32', 1);
     const w = tf.variable(tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 2));
-    const { grads } = tf.variableGrads(() => tf.sum(tf.conv2d(x, w as tf.Tensor4D, 2, 'valid')) as tf.Scalar, [w]);
+    const { grads } = tf.variableGrads(() => tf.sum(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'valid')) as tf.Scalar, [w]);
     const wasmGrad = Array.from((grads[w.name] as tf.Tensor).dataSync());
     // The same gradient on the CPU backend, whose Conv2DBackpropFilter ships with tfjs.
     await initBackend({ prefer: 'cpu' });
