@@ -163,7 +163,9 @@ describe('optimizeForInference', () => {
     const model = new ResNet(small({}));
     const fast = optimizeForInference(model);
     const nchw = tf.zeros([1, 3, 40, 40]);
-    expect(() => fast.predict(nchw)).toThrow(/input: expected a rank-4 NHWC tensor with 3 channels.*looks like NCHW/);
+    expect(() => fast.predict(nchw)).toThrow(
+      /input: expected a rank-4 tensor with 3 channels on the last axis \(NHWC\).*looks like NCHW/,
+    );
     const ints = tf.zeros([1, 40, 40, 3], 'int32');
     expect(() => fast.predict(ints)).toThrow(/input: expected a float32 tensor; got "dtype int32"/);
     expect(() => fast.predict([1, 2] as never)).toThrow(/input: expected a tf.Tensor/);

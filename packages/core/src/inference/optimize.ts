@@ -132,14 +132,12 @@ export function optimizeForInference(model: Module): InferenceModel {
     const minSize = evalMinSize(model);
     check = (shape) => {
       if (shape.length !== 4 || shape[3] !== channels) {
-        const hint =
-          shape.length === 4 && shape[1] === channels
-            ? '; it looks like NCHW: transpose it with tf.transpose(x, [0, 2, 3, 1])'
-            : '';
+        const nchw = shape.length === 4 && shape[1] === channels;
         throw new ArgumentError(
           'input',
-          `a rank-4 NHWC tensor with ${channels} channels last for ${name}`,
-          `shape [${shape.join(', ')}]${hint}`,
+          `a rank-4 tensor with ${channels} channels on the last axis (NHWC) for ${name}`,
+          `shape [${shape.join(', ')}]`,
+          nchw ? 'It looks like NCHW: transpose it with tf.transpose(x, [0, 2, 3, 1])' : undefined,
         );
       }
       if ((shape[1] as number) < minSize || (shape[2] as number) < minSize) {
