@@ -385,7 +385,18 @@ async function startNodeThreads(setup: { threads: number; workerScript: string }
   URL.createObjectURL = (blob: Blob) =>
     blob instanceof Blob && blob.type === 'application/javascript' ? setup.workerScript : createObjectURL(blob);
   try {
-    return await tf.setBackend('wasm');
+    const started = await tf.setBackend('wasm');
+    if (started) {
+      // XNNPACK's threads live as long as the process: let Node exit when the program is done.
+      const module = (
+        tf.backend() as unknown as {
+          wasm?: { PThread?: { runningWorkers?: { unref(): void }[]; unusedWorkers?: { unref(): void }[] } };
+        }
+      ).wasm;
+      for (const w of [...(module?.PThread?.runningWorkers ?? []), ...(module?.PThread?.unusedWorkers ?? [])])
+        w.unref();
+    }
+    return started;
   } finally {
     osModule.cpus = cpus;
     URL.createObjectURL = createObjectURL;
