@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import './gradients.js';
 import { registerMissingGradientKernels } from './kernels/index.js';
 
-export { registerMissingGradientKernels } from './kernels/index.js';
+export { registerMissingGradientKernels, registerMissingGradients } from './kernels/index.js';
 
 /** Backends this package can register. `tensorflow` is tfjs-node's native backend. */
 export type BackendName = 'tensorflow' | 'wasm' | 'webgl' | 'cpu';
