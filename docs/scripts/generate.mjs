@@ -195,7 +195,13 @@ function notebookPages() {
       if (c.cell_type === 'markdown') {
         const h = /^# (.+)$/m.exec(src);
         if (h && title === name) title = h[1].trim();
-        lines.push(src.replace(/\{\{/g, '{<!-- -->{'), '');
+        // Links into the repository (../packages/...) have no page on the site: keep the path as code.
+        const md = src
+          .replace(/\[([^\]]+)\]\(\.\.\/([^)\s]+)\)/g, (_, text, path) =>
+            text.replace(/`/g, '') === path ? `\`${path}\`` : `${text} (\`${path}\`)`,
+          )
+          .replace(/\{\{/g, '{<!-- -->{');
+        lines.push(md, '');
       } else if (c.cell_type === 'code') {
         if (src.trim()) lines.push('```ts', src, '```', '');
         for (const o of c.outputs ?? []) {
@@ -278,6 +284,8 @@ async function apiPages() {
     outputFileStrategy: 'modules',
     hidePageHeader: true,
     hideBreadcrumbs: true,
+    // Explicit <a id> anchors: the plugin's own ids, whatever slugs VitePress gives headings.
+    useHTMLAnchors: true,
     excludePrivate: true,
     excludeInternal: true,
     skipErrorChecking: true,
