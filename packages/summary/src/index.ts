@@ -1,1 +1,15 @@
-export {};
+export { summary, toLayout, fromLayout } from './summary.js';
+export { formatSummary } from './format/index.js';
+export {
+  type ModelSummary,
+  type SummaryRow,
+  type SummaryTotals,
+  type StageSummary,
+  type SummaryOptions,
+  type SummaryColumn,
+  type SummaryFormat,
+  type ShapeLayout,
+  SUMMARY_COLUMNS,
+  SUMMARY_FORMATS,
+  DEFAULT_COLUMNS,
+} from './types.js';
