@@ -1,6 +1,6 @@
 import './gradients.js';
 
-export { registerMissingGradientKernels } from './kernels/index.js';
+export { registerMissingGradientKernels, registerMissingGradients } from './kernels/index.js';
 export {
   BACKEND_NAMES,
   type BackendInfo,
