@@ -6,10 +6,13 @@ export default defineConfig({
   dts: true,
   sourcemap: true,
   clean: true,
-  shims: true,
   target: 'es2022',
   // tfjs-core's gradient definitions (deep dist/ imports) are bundled; its main entry and the
   // backends stay external, so one tfjs-core instance owns every registry.
   external: [/^@tensorflow\/tfjs-core$/, /^@tensorflow\/tfjs-backend-/, /^@tensorflow\/tfjs-node$/],
   noExternal: [/^@tensorflow\/tfjs-core\/dist\//],
+  // The CJS build finds itself through __filename; import.meta only matters in the ESM build.
+  esbuildOptions(options) {
+    options.logOverride = { ...options.logOverride, 'empty-import-meta': 'silent' };
+  },
 });
