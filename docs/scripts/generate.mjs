@@ -243,6 +243,54 @@ function notebookPages() {
   log(`notebooks: ${files.length}`);
 }
 
+// --- Releases: how versions are made, and the tarball size budgets of tools/release ----------
+function releasesPage() {
+  const { packages } = JSON.parse(readFileSync(join(root, 'tools/release/budgets.json'), 'utf8'));
+  const kB = (n) => `${(n / 1000).toLocaleString('en-US')} kB`;
+  const lines = [
+    GENERATED_NOTE('tools/release/budgets.json'),
+    '# Releases',
+    '',
+    'Packages are versioned independently with [changesets](https://github.com/changesets/changesets).',
+    'Every user-visible change carries a changeset (`pnpm changeset`: pick the packages, describe the change',
+    'for users). To release:',
+    '',
+    '```sh',
+    'pnpm changeset version   # bumps the packages that changed, writes their CHANGELOG.md',
+    'pnpm install             # refreshes the lockfile',
+    'pnpm build && pnpm -r publish',
+    '```',
+    '',
+    'Private workspace packages (the docs, notebooks, benchmarks, this release test) are never versioned',
+    'or published.',
+    '',
+    '## What the release test checks',
+    '',
+    '`tools/release/test.mjs` (part of `pnpm test`) packs every public package with `pnpm pack` and',
+    'installs the tarballs into a clean temporary npm project, with install scripts off. There it',
+    'imports every package as ESM and runs resnet18 on the WASM backend (output `[1, 1000]`, no tensor',
+    'leaked), requires every package as CommonJS, type-checks a TypeScript consumer (NodeNext ESM and',
+    'CommonJS, and a browser one with `moduleResolution: "Bundler"` and no Node types) and runs the',
+    '`resnet` command. It also runs `changeset version` in a copy of the repository and',
+    '`pnpm -r publish --dry-run`.',
+    '',
+    '## Tarball contents and size budgets',
+    '',
+    'A tarball holds `package.json`, `README.md`, `LICENSE` and `dist/` (ESM `.js`, CommonJS `.cjs`, type',
+    'declarations `.d.ts`/`.d.cts` and source maps) and nothing else. Its size must stay within:',
+    '',
+    '| package | packed (.tgz) | unpacked |',
+    '| --- | ---: | ---: |',
+    ...Object.entries(packages).map(([name, b]) => `| \`${name}\` | ${kB(b.packed)} | ${kB(b.unpacked)} |`),
+    '',
+    '`@resnet/backends` is the largest: it bundles the tfjs-core gradient definitions it registers.',
+    'The release test prints the measured sizes beside these budgets.',
+    '',
+  ];
+  writeFileSync(join(fresh('releases'), 'index.md'), lines.join('\n'));
+  log(`releases: ${Object.keys(packages).length} budgets`);
+}
+
 // --- The tfjs WASM binaries, served by the demo from the site itself (no CDN) -----------------
 function wasmAssets() {
   const require = createRequire(import.meta.url);
@@ -311,6 +359,7 @@ await cliPage();
 await zooPage();
 benchmarkPages();
 notebookPages();
+releasesPage();
 wasmAssets();
 if (!args.has('--no-api')) await apiPages();
 log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
