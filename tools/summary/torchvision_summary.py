@@ -13,6 +13,12 @@ prints a JSON list, one entry per case:
    raw_input_bytes, total_output_bytes, total_param_bytes}, "rows": [{label, depth, path, type,
    input_shape, output_shape, num_params, trainable_params, mult_adds, is_leaf}]}
 Shapes are torch's (NCHW). Row mult_adds: a leaf's own, a container's sum over its leaf calls.
+
+A case with "receptive_fields": ["layer1", ...] also measures, for each named module, the receptive
+field of the centre position of its output empirically: all weights positive, BatchNorm the
+identity, max pooling replaced by average pooling of the same window (so that every input in the
+window gets gradient), input all ones; the receptive field is the extent [height, width] of the
+non-zero input gradient. The input must be larger than the field for the measurement to be whole.
 """
 import json
 import math
@@ -116,9 +122,50 @@ def summarise(arch, shape):
     return {"arch": arch, "shape": list(shape), "totals": totals, "rows": [{k: r[k] for k in keys} for r in rows]}
 
 
+def measure_receptive_fields(arch, shape, paths):
+    model = getattr(torchvision.models, arch)(weights=None).eval()
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            if isinstance(module, torch.nn.MaxPool2d):
+                parent, _, child = name.rpartition(".")
+                owner = model.get_submodule(parent) if parent else model
+                pool = torch.nn.AvgPool2d(module.kernel_size, module.stride, module.padding)
+                setattr(owner, child, pool)
+            elif isinstance(module, torch.nn.BatchNorm2d):
+                module.weight.fill_(1.0)
+                module.bias.fill_(0.0)
+                module.running_mean.fill_(0.0)
+                module.running_var.fill_(1.0)
+        for p in model.parameters():
+            if p.dim() > 1:
+                p.fill_(1.0 / p[0].numel())
+    captured, handles = {}, []
+    for path in paths:
+        hook = lambda m, i, o, path=path: captured.update({path: o})  # noqa: E731
+        handles.append(model.get_submodule(path).register_forward_hook(hook))
+    x = torch.ones(*shape, requires_grad=True)
+    model(x)
+    for h in handles:
+        h.remove()
+    fields = {}
+    for path in paths:
+        out = captured[path]
+        (grad,) = torch.autograd.grad(out[0, 0, out.shape[2] // 2, out.shape[3] // 2], x, retain_graph=True)
+        nonzero = (grad[0, 0] != 0).nonzero()
+        fields[path] = [int(nonzero[:, k].max() - nonzero[:, k].min() + 1) for k in (0, 1)]
+    return fields
+
+
+def run_case(case):
+    result = summarise(case["arch"], case["shape"])
+    if case.get("receptive_fields"):
+        result["receptive_fields"] = measure_receptive_fields(case["arch"], case["shape"], case["receptive_fields"])
+    return result
+
+
 def main():
     cases = json.loads(sys.argv[1] if len(sys.argv) > 1 else sys.stdin.read())
-    json.dump([summarise(c["arch"], c["shape"]) for c in cases], sys.stdout)
+    json.dump([run_case(c) for c in cases], sys.stdout)
 
 
 if __name__ == "__main__":

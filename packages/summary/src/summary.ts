@@ -114,14 +114,14 @@ function checkInputShape(model: Module, inputShape: unknown, o: ResolvedOptions)
     const channels = model.config.inputChannels;
     if (nhwc[3] !== channels) {
       const other = o.layout === 'nchw' ? 'nhwc' : 'nchw';
-      const hint =
-        fromLayout(inputShape, other)[3] === channels
-          ? `. It looks like ${other.toUpperCase()}: pass { layout: '${other}' } (CLI: --layout ${other})`
-          : '';
+      const looksOther = fromLayout(inputShape, other)[3] === channels;
       throw new ArgumentError(
         'inputShape',
         `${form} with C = ${channels} for ${model.name} (layout '${o.layout}')`,
-        `[${inputShape.join(', ')}]${hint}`,
+        inputShape,
+        looksOther
+          ? `It looks like ${other.toUpperCase()}: pass { layout: '${other}' } (CLI: --layout ${other})`
+          : undefined,
       );
     }
     try {
@@ -243,6 +243,15 @@ function computeTotals(model: Module, rows: SummaryRow[], calls: TracedCall[], o
   const inputBytes = product((calls[0] as TracedCall).inputShape) * o.elementBytes;
   const forwardBackwardBytes = 2 * outputElements * o.elementBytes;
   const paramsBytes = totalParams * o.elementBytes;
+  const estimatedTotalBytes = inputBytes + forwardBackwardBytes + paramsBytes;
+  if (!Number.isSafeInteger(estimatedTotalBytes) || !Number.isSafeInteger(totalMultAdds)) {
+    throw new ArgumentError(
+      'inputShape',
+      'a shape whose totals stay below 2^53 (exact integers in JavaScript)',
+      toLayout((calls[0] as TracedCall).inputShape, o.layout),
+      'Use a smaller batch or image',
+    );
+  }
   return {
     totalParams,
     trainableParams,
@@ -251,7 +260,7 @@ function computeTotals(model: Module, rows: SummaryRow[], calls: TracedCall[], o
     inputBytes,
     forwardBackwardBytes,
     paramsBytes,
-    estimatedTotalBytes: inputBytes + forwardBackwardBytes + paramsBytes,
+    estimatedTotalBytes,
   };
 }
 

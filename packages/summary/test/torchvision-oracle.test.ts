@@ -36,6 +36,7 @@ interface OracleCase {
     total_param_bytes: number;
   };
   rows: OracleRow[];
+  receptive_fields?: Record<string, [number, number]>;
 }
 interface ReferenceCase {
   total_params: number;
@@ -60,6 +61,19 @@ const SIZES: { arch: string; shape: number[] }[] = [
   { arch: 'resnet152', shape: [2, 3, 129, 130] },
 ];
 const AT_224 = TORCHINFO_ARCHS.map((arch) => ({ arch, shape: [1, 3, 224, 224] }));
+/** Receptive fields measured in torch from input gradients (inputs larger than the fields). */
+const FIELDS = [
+  {
+    arch: 'resnet18',
+    shape: [1, 3, 448, 448],
+    receptive_fields: ['conv1', 'maxpool', 'layer1', 'layer2', 'layer3', 'layer4', 'layer2.0.downsample'],
+  },
+  {
+    arch: 'resnet50',
+    shape: [1, 3, 288, 288],
+    receptive_fields: ['layer1', 'layer2', 'layer3', 'layer3.2.conv2', 'layer2.0.downsample'],
+  },
+];
 
 let oracle: OracleCase[];
 const oracleCase = (arch: string, shape: number[]) =>
@@ -68,7 +82,7 @@ const oracleCase = (arch: string, shape: number[]) =>
 beforeAll(() => {
   const out = execFileSync(
     '/usr/bin/python3',
-    [join(REPO_ROOT, 'tools/summary/torchvision_summary.py'), JSON.stringify([...AT_224, ...SIZES])],
+    [join(REPO_ROOT, 'tools/summary/torchvision_summary.py'), JSON.stringify([...AT_224, ...SIZES, ...FIELDS])],
     { maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' },
   );
   oracle = JSON.parse(out) as OracleCase[];
@@ -172,4 +186,14 @@ describe('our summary against the oracle at other batch and input sizes', () => 
       });
     },
   );
+});
+
+describe('receptive fields against fields measured in torch from input gradients', () => {
+  it.each(FIELDS.map((c) => [c.arch, c.shape.join('×'), c.shape] as const))('%s at %s', (arch, _, shape) => {
+    const measured = oracleCase(arch, shape).receptive_fields as Record<string, [number, number]>;
+    const rows = summary(createModel(arch, { meta: true }), shape, { layout: 'nchw' }).rows;
+    for (const [path, field] of Object.entries(measured)) {
+      expect([path, rows.find((r) => r.path === path)?.receptiveField]).toEqual([path, field]);
+    }
+  });
 });
