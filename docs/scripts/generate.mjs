@@ -313,7 +313,7 @@ export const API_ENTRIES = [
 ];
 
 async function apiPages() {
-  const { Application, Converter } = await import('typedoc');
+  const { Application, Converter, ReflectionKind } = await import('typedoc');
   const out = fresh('api');
   const entries = API_ENTRIES.filter(([, path]) => existsSync(join(root, path)));
   // TypeDoc names a module after its path below the entry points' common folder (packages/).
@@ -330,6 +330,10 @@ async function apiPages() {
     entryFileName: 'index.md',
     // One page per entry point keeps the site small and its build fast.
     outputFileStrategy: 'modules',
+    parametersFormat: 'table',
+    interfacePropertiesFormat: 'table',
+    classPropertiesFormat: 'table',
+    typeDeclarationFormat: 'table',
     hidePageHeader: true,
     hideBreadcrumbs: true,
     // Explicit <a id> anchors: the plugin's own ids, whatever slugs VitePress gives headings.
@@ -341,6 +345,13 @@ async function apiPages() {
     disableSources: true,
   });
   // Modules are named after the npm entry point they document, not their folder.
+  // Members inherited from Module (or Layer) are documented there once, not again on each of the
+  // ~25 layer and block classes (which would make the page ten times longer).
+  app.converter.on(Converter.EVENT_RESOLVE_END, (context) => {
+    for (const r of Object.values(context.project.reflections)) {
+      if (r.inheritedFrom && r.parent?.kindOf?.(ReflectionKind.ClassOrInterface)) context.project.removeReflection(r);
+    }
+  });
   app.converter.on(Converter.EVENT_RESOLVE_BEGIN, (context) => {
     for (const m of context.project.children ?? []) {
       const name = names.get(m.name);
