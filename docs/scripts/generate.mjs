@@ -118,19 +118,28 @@ async function zooPage() {
 }
 
 // --- Benchmarks: bench/results/*.json rendered as tables ------------------------------------
+/** A recorded value for a table or list: floats to 4 significant digits, short arrays inline. */
+function show(v) {
+  if (typeof v === 'number' && !Number.isInteger(v)) return cell(Number(v.toPrecision(4)));
+  if (Array.isArray(v) && v.every((x) => x === null || typeof x !== 'object')) return cell(`[${v.join(', ')}]`);
+  return cell(v);
+}
+const isScalar = (v) =>
+  v === null || typeof v !== 'object' || (Array.isArray(v) && v.every((x) => x === null || typeof x !== 'object'));
+
 function renderValue(value, depth, out) {
   const heading = '#'.repeat(Math.min(depth, 6));
   if (Array.isArray(value) && value.length > 0 && value.every((v) => v && typeof v === 'object' && !Array.isArray(v))) {
     const columns = [...new Set(value.flatMap((v) => Object.keys(v)))];
     out.push(`| ${columns.map(cell).join(' | ')} |`, `| ${columns.map(() => '---').join(' | ')} |`);
-    for (const v of value) out.push(`| ${columns.map((c) => cell(v[c])).join(' | ')} |`);
+    for (const v of value) out.push(`| ${columns.map((c) => show(v[c])).join(' | ')} |`);
     out.push('');
     return;
   }
   if (value && typeof value === 'object' && !Array.isArray(value)) {
-    const scalars = Object.entries(value).filter(([, v]) => v === null || typeof v !== 'object');
-    const nested = Object.entries(value).filter(([, v]) => v !== null && typeof v === 'object');
-    for (const [k, v] of scalars) out.push(`- **${cell(k)}**: ${cell(v)}`);
+    const scalars = Object.entries(value).filter(([, v]) => isScalar(v));
+    const nested = Object.entries(value).filter(([, v]) => !isScalar(v));
+    for (const [k, v] of scalars) out.push(`- **${cell(k)}**: ${show(v)}`);
     if (scalars.length) out.push('');
     for (const [k, v] of nested) {
       out.push(`${heading} ${cell(k)}`, '');
@@ -157,7 +166,7 @@ function benchmarkPages() {
     } catch (e) {
       throw new Error(`bench/results/${f} is not valid JSON (${e.message}); fix or remove it`);
     }
-    const title = typeof data?.title === 'string' ? data.title : `Benchmark results: ${name}`;
+    const title = typeof data?.title === 'string' ? data.title : `Recorded results: ${name}`;
     const lines = [GENERATED_NOTE(`bench/results/${f}`), `# ${cell(title)}`, ''];
     lines.push(`Recorded results from \`bench/results/${f}\`, rendered as recorded.`, '');
     renderValue(data, 2, lines);
