@@ -6,6 +6,7 @@ export default defineConfig({
   dts: true,
   sourcemap: true,
   clean: true,
+  shims: true,
   target: 'es2022',
   // tfjs-core's gradient definitions (deep dist/ imports) are bundled; its main entry and the
   // backends stay external, so one tfjs-core instance owns every registry.

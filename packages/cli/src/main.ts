@@ -1,12 +1,13 @@
 import { ResNetError } from '@resnet/core';
 import { type Command, type Io, parseCommandArgs, UsageError } from './command.js';
+import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
 import { runCommand } from './commands/run.js';
 import { summaryCommand } from './commands/summary.js';
 import { zooCommand } from './commands/zoo.js';
 
 /** Every command of the `resnet` CLI, in help order. */
-export const COMMANDS: Command[] = [zooCommand, summaryCommand, runCommand, demoCommand];
+export const COMMANDS: Command[] = [zooCommand, summaryCommand, runCommand, demoCommand, benchCommand];
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,16 +1,22 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter.js';
+import { stridedSliceGradConfig } from './strided-slice-grad.js';
 
 /** Kernels some backends lack for backpropagation, by kernel name. */
 const GRADIENT_KERNELS: Record<string, tf.KernelFunc> = {
   Conv2DBackpropFilter: conv2dBackpropFilterKernel,
 };
 
+/** Gradient functions tfjs-core lacks for ops our layers use (they hold for every backend). */
+const GRADIENTS: tf.GradConfig[] = [stridedSliceGradConfig];
+
 /**
  * Registers, for `backendName`, every gradient kernel it lacks (a registration through tfjs's
- * kernel registry, not a fork). Returns the names registered.
+ * kernel registry, not a fork), and the gradient functions tfjs-core lacks (StridedSlice).
+ * Returns the kernel names registered.
  */
 export function registerMissingGradientKernels(backendName: string): string[] {
+  registerMissingGradients();
   const added: string[] = [];
   for (const [kernelName, kernelFunc] of Object.entries(GRADIENT_KERNELS)) {
     if (!tf.getKernel(kernelName, backendName)) {
@@ -20,3 +26,17 @@ export function registerMissingGradientKernels(backendName: string): string[] {
   }
   return added;
 }
+
+/** Registers the gradient functions tfjs-core lacks; returns the kernel names they cover. */
+export function registerMissingGradients(): string[] {
+  const added: string[] = [];
+  for (const config of GRADIENTS) {
+    if (!tf.getGradient(config.kernelName)) {
+      tf.registerGradient(config);
+      added.push(config.kernelName);
+    }
+  }
+  return added;
+}
+
+registerMissingGradients();
