@@ -26,8 +26,10 @@ export interface InitBackendOptions {
    */
   prefer?: BackendName | BackendName[];
   /**
-   * WASM threads. Browser: used when the page is cross-origin isolated (default: the number of
-   * cores); Node: tfjs's WASM backend runs one thread (tfjs issue 3830), use a worker pool.
+   * WASM threads (XNNPACK's thread pool), fixed when the WASM backend first starts. Browser:
+   * used when the page is cross-origin isolated (default: the number of cores). Node: default 1
+   * (as tfjs); more starts tfjs's threaded SIMD module, which tfjs itself does not do in Node
+   * (tfjs issue 3830). For batches, `createInferencePool` (@resnet/zoo/node) scales better.
    */
   threads?: number;
   /**
@@ -57,6 +59,9 @@ export class BackendError extends Error {
   override readonly name = 'BackendError';
 }
 
+/** Threads tfjs's threaded WASM module can start without creating workers later (its pool size). */
+const MAX_NODE_THREADS = 8;
+
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
 type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
@@ -65,6 +70,8 @@ let wasmModule: WasmModule | null = null;
 /** Set once the WASM backend was initialised: its options are fixed from then on. */
 let wasmState: { simd: boolean; threads: number; paths: string[]; notes: string[] } | null = null;
 const notesByBackend = new Map<string, string[]>();
+/** Node with threads: what must be in place while tfjs starts the threaded WASM module. */
+let nodeThreads: { threads: number; workerScript: string } | null = null;
 
 async function importModule(specifier: string): Promise<unknown> {
   return import(/* @vite-ignore */ specifier);
@@ -152,7 +159,21 @@ async function configureWasm(options: InitBackendOptions, warn: (m: string) => v
   const simd = await wasmSimdSupported();
   const notes: string[] = [];
   let threads = 1;
-  if (!isNode) {
+  if (isNode) {
+    const wanted = options.threads ?? 1;
+    if (wanted > 1 && !simd) {
+      notes.push('WASM runs one thread: tfjs ships threads only in its SIMD binary, and this Node has no WASM SIMD');
+    } else if (wanted > 1) {
+      // tfjs disables threads in Node (tfjs issue 3830) because its worker script is a Blob URL;
+      // we start the same threaded module with a worker script file (see pthread-worker.cjs).
+      threads = Math.min(wanted, MAX_NODE_THREADS);
+      if (threads < wanted) notes.push(`WASM threads capped at ${MAX_NODE_THREADS} (the size of tfjs's thread pool)`);
+      const { fileURLToPath } = (await importModule('node:url')) as typeof import('node:url');
+      nodeThreads = { threads, workerScript: fileURLToPath(new URL('../pthread-worker.cjs', import.meta.url)) };
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+      wasmModule.setThreadsCount(threads);
+    }
+  } else {
     const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
     const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
     const wanted = options.threads ?? cores;
@@ -295,10 +316,15 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   for (const name of list) {
     try {
       await register(name, o, warn);
-      const started = await quietly(() => tf.setBackend(name));
+      const started = await quietly(() =>
+        name === 'wasm' && nodeThreads ? startNodeThreads(nodeThreads) : tf.setBackend(name),
+      );
       if (!started) {
         const tried = name === 'wasm' && wasmState ? `; WASM binary tried: ${wasmState.paths.join(', ')}` : '';
-        if (name === 'wasm') wasmState = null;
+        if (name === 'wasm') {
+          wasmState = null;
+          nodeThreads = null;
+        }
         throw new BackendError(
           `backend '${name}' failed to initialise${tried}${name === 'wasm' ? '. Check options.wasmPaths (the binary must be served next to the script or at that URL)' : ''}`,
         );
@@ -309,10 +335,10 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
         (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
       }
       const notes = name === 'wasm' && wasmState ? [...wasmState.notes] : [];
-      if (name === 'wasm' && isNode && o.threads !== undefined && o.threads > 1) {
+      if (name === 'wasm') nodeThreads = null;
+      if (name === 'wasm' && o.threads !== undefined && wasmState && o.threads !== wasmState.threads) {
         notes.push(
-          `tfjs's WASM backend runs one thread in Node (tfjs issue 3830); options.threads ${o.threads} was not applied. ` +
-            'For batches on every core use createInferencePool from @resnet/zoo/node',
+          `the WASM backend was started with ${wasmState.threads} thread(s) before; options.threads ${o.threads} applies only to its first start in a process`,
         );
       }
       if (name === 'webgl' && !tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')) {
@@ -329,6 +355,52 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     }
   }
   throw new BackendError(`initBackend: no backend could start (${failures.join('; ')})`);
+}
+
+/**
+ * Starts tfjs's threaded WASM module in Node. Two things stand in its way, both only during
+ * start-up: Emscripten asks for its worker script with a Blob URL (Node loads workers from files),
+ * and tfjs sizes its thread pool as half the logical cores (assuming hyper-threads), capped by
+ * them. The worker script is served from a file, and the core count reported is twice the
+ * threads asked for, so the pool gets exactly `threads`.
+ */
+async function startNodeThreads(setup: { threads: number; workerScript: string }): Promise<boolean> {
+  const os = (await importModule('node:os')) as typeof import('node:os') & { default?: typeof import('node:os') };
+  const osModule = (os.default ?? os) as { cpus: typeof import('node:os').cpus };
+  const cpus = osModule.cpus;
+  const createObjectURL = URL.createObjectURL;
+  const fs = (await importModule('node:fs')) as typeof import('node:fs');
+  if (!fs.existsSync(setup.workerScript)) {
+    throw new BackendError(
+      `backend 'wasm' with threads: worker script not found; tried ${setup.workerScript}. Reinstall @resnet/backends`,
+    );
+  }
+  osModule.cpus = () => {
+    const all = cpus();
+    return Array.from(
+      { length: 2 * setup.threads },
+      (_, i) => all[i % Math.max(1, all.length)] as ReturnType<typeof cpus>[number],
+    );
+  };
+  URL.createObjectURL = (blob: Blob) =>
+    blob instanceof Blob && blob.type === 'application/javascript' ? setup.workerScript : createObjectURL(blob);
+  try {
+    const started = await tf.setBackend('wasm');
+    if (started) {
+      // XNNPACK's threads live as long as the process: let Node exit when the program is done.
+      const module = (
+        tf.backend() as unknown as {
+          wasm?: { PThread?: { runningWorkers?: { unref(): void }[]; unusedWorkers?: { unref(): void }[] } };
+        }
+      ).wasm;
+      for (const w of [...(module?.PThread?.runningWorkers ?? []), ...(module?.PThread?.unusedWorkers ?? [])])
+        w.unref();
+    }
+    return started;
+  } finally {
+    osModule.cpus = cpus;
+    URL.createObjectURL = createObjectURL;
+  }
 }
 
 /** Runs `fn` with tfjs's console warnings about failed backends silenced (we report them). */

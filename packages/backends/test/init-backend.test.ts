@@ -52,13 +52,12 @@ describe('initBackend in Node', () => {
     expect(tf.getBackend()).toBe('wasm');
   });
 
-  it('notes that WASM threads are unavailable in Node instead of pretending', async () => {
+  it('says when options.threads comes too late (the WASM backend started with 1 thread above)', async () => {
     const warnings: string[] = [];
-    // The WASM backend has started above; this call keeps it and reports its real thread count.
     const info = await initBackend({ prefer: 'wasm', threads: 4, onWarning: (m) => warnings.push(m) });
     expect(info.threads).toBe(1);
     expect(info.notes).toEqual([
-      expect.stringMatching(/runs one thread in Node \(tfjs issue 3830\).*createInferencePool/),
+      expect.stringMatching(/started with 1 thread\(s\) before; options.threads 4 applies only to its first start/),
     ]);
     expect(warnings).toEqual([`initBackend: ${info.notes[0]}`]);
   });

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { describeBackend, initBackend } from '@resnet/backends';
 import { type InferenceModel, optimizeForInference, type ResNet } from '@resnet/core';
 import { createModel, getPreset } from '@resnet/zoo';
 import { createInferencePool } from '@resnet/zoo/node';
@@ -14,6 +15,8 @@ export interface BenchResult {
   batch: number;
   size: number;
   workers: number;
+  /** WASM threads of each process or worker. */
+  threads: number;
   runs: number;
   medianMs: number;
   p90Ms: number;
@@ -22,7 +25,7 @@ export interface BenchResult {
 }
 
 const USAGE =
-  'resnet bench <arch> [--backend NAME] [--batch N] [--size S] [--workers N] [--runs N] [--warmup N] [--optimize] [--all] [--json]';
+  'resnet bench <arch> [--backend NAME] [--batch N] [--size S] [--workers N] [--threads N] [--runs N] [--warmup N] [--optimize] [--all] [--json]';
 
 /** Median and 90th percentile (nearest rank) of timings. */
 export function summarize(times: readonly number[]): { median: number; p90: number; min: number } {
@@ -50,6 +53,7 @@ ${BACKEND_HELP}
   --optimize     the inference form: BatchNorm folded, fused conv + bias + ReLU kernels
   --workers N    a pool of N worker threads (WASM or CPU), each with its own backend and weights;
                  the batch is split between them (implies --optimize unless --all)
+  --threads N    WASM threads in this process (default 1; Node's tfjs runs one unless asked)
   --all          plain, optimised, and a pool on every core (or --workers N), side by side
   --json         print the results as JSON on the last line of stdout: one object
                  { arch, config, backend, batch, size, workers, runs, medianMs, p90Ms, minMs,
@@ -58,6 +62,7 @@ ${BACKEND_HELP}
 Examples:
   resnet bench resnet50
   resnet bench resnet50 --optimize --runs 20
+  resnet bench resnet50 --optimize --threads 2
   resnet bench resnet50 --batch 8 --workers 2
   resnet bench resnet18 --all --batch 8 --json`,
   options: {
@@ -66,6 +71,7 @@ Examples:
     runs: { type: 'string' },
     warmup: { type: 'string' },
     workers: { type: 'string' },
+    threads: { type: 'string' },
     optimize: { type: 'boolean' },
     all: { type: 'boolean' },
     json: { type: 'boolean' },
@@ -85,7 +91,13 @@ Examples:
     const optimize = args.values.optimize === true;
     if (all && optimize)
       throw new UsageError('--all already runs the optimised form beside the plain one; drop --optimize');
-    const backend = await startBackend(args);
+    const threadsGiven = args.values.threads !== undefined;
+    const threads = intFlag(args, 'threads', 1, 1, 64);
+    if (threadsGiven && args.values.backend !== undefined && args.values.backend !== 'wasm') {
+      throw new UsageError('--threads sets WASM threads; use it with --backend wasm (the default)');
+    }
+    const backend = threadsGiven ? (await initBackend({ prefer: 'wasm', threads })).name : await startBackend(args);
+    const threadsUsed = backend === 'wasm' ? describeBackend().threads : backend === 'cpu' ? 1 : 0;
     if ((workersGiven || all) && backend !== 'wasm' && backend !== 'cpu') {
       throw new UsageError(`--workers runs WASM or CPU workers; the ${backend} backend already uses every core`);
     }
@@ -108,6 +120,7 @@ Examples:
         batch,
         size,
         workers: config === 'pool' ? Math.min(workers, batch) : 1,
+        threads: config === 'pool' ? 1 : threadsUsed,
         runs,
         medianMs: round(median),
         p90Ms: round(p90),
@@ -126,7 +139,7 @@ Examples:
     const line = (cells: string[]) =>
       cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
     io.stdout(
-      `${arch} at ${batch}×${size}×${size}×3 on ${backend}, ${runs} runs after ${warmup} warm-up\n${line(header)}\n${rows.map(line).join('\n')}\n`,
+      `${arch} at ${batch}×${size}×${size}×3 on ${backend}${threadsUsed > 1 ? ` (${threadsUsed} threads)` : ''}, ${runs} runs after ${warmup} warm-up\n${line(header)}\n${rows.map(line).join('\n')}\n`,
     );
     if (args.values.json) {
       const sorted = [...results].sort((a, b) => b.imagesPerSecond - a.imagesPerSecond);
