@@ -100,8 +100,12 @@ try {
     const unpacked = entries.reduce((s, e) => s + e.size, 0);
     const packedBytes = statSync(join(tarballs, file)).size;
     sizes.push({ name: pkg.name, packedBytes, unpacked, files: entries.length });
+    const runtimeFiles = Object.keys(budgets[pkg.name]?.runtimeFiles ?? {}).map((f) => `package/${f}`);
+    for (const f of runtimeFiles)
+      if (!entries.some((e) => e.path === f))
+        fail(`${pkg.name}: tarball lacks ${f}, which budgets.json says it loads at run time`);
     for (const e of entries) {
-      if (!/^package\/(package\.json|README\.md|LICENSE|dist\/.+)$/.test(e.path)) {
+      if (!/^package\/(package\.json|README\.md|LICENSE|dist\/.+)$/.test(e.path) && !runtimeFiles.includes(e.path)) {
         fail(
           `${pkg.name}: tarball holds ${e.path}; only dist/, README.md, LICENSE and package.json belong there (fix "files")`,
         );
