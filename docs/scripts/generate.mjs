@@ -278,7 +278,7 @@ function releasesPage() {
     '`tools/release/test.mjs` (part of `pnpm test`) packs every public package with `pnpm pack` and',
     'installs the tarballs into a clean temporary npm project, with install scripts off. There it',
     'imports every package as ESM and runs resnet18 on the WASM backend (output `[1, 1000]`, no tensor',
-    'leaked), requires every package as CommonJS, type-checks a TypeScript consumer (NodeNext ESM and',
+    'leaked) and on two WASM threads, requires every package as CommonJS, type-checks a TypeScript consumer (NodeNext ESM and',
     'CommonJS, and a browser one with `moduleResolution: "Bundler"` and no Node types) and runs the',
     '`resnet` command. It also runs `changeset version` in a copy of the repository and',
     '`pnpm -r publish --dry-run`.',

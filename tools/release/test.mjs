@@ -181,6 +181,8 @@ try {
   }
   const esm = mustRun('ESM import', process.execPath, ['esm.mjs'], { cwd: project, env });
   if (esm.code === 0) step(esm.stdout.trim());
+  const threads = mustRun('WASM threads', process.execPath, ['threads.mjs'], { cwd: project, env });
+  if (threads.code === 0) step(threads.stdout.trim());
   const cjs = mustRun('CJS require', process.execPath, ['cjs.cjs'], { cwd: project, env });
   if (cjs.code === 0) step(cjs.stdout.trim());
   // skipLibCheck is off so that our declaration files are checked too; tfjs-core's own
