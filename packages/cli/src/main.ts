@@ -2,10 +2,11 @@ import { ResNetError } from '@resnet/core';
 import { type Command, type Io, parseCommandArgs, UsageError } from './command.js';
 import { demoCommand } from './commands/demo.js';
 import { runCommand } from './commands/run.js';
+import { trainCommand } from './commands/train.js';
 import { zooCommand } from './commands/zoo.js';
 
 /** Every command of the `resnet` CLI, in help order. */
-export const COMMANDS: Command[] = [zooCommand, runCommand, demoCommand];
+export const COMMANDS: Command[] = [zooCommand, runCommand, demoCommand, trainCommand];
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
