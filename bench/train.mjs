@@ -15,12 +15,17 @@ import { createModel } from '@resnet/zoo';
 import * as tf from '@tensorflow/tfjs-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { values } = parseArgs({ options: { batch: { type: 'string' }, steps: { type: 'string' } } });
+const { values } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== '--'),
+  options: { batch: { type: 'string' }, steps: { type: 'string' } },
+});
 const batch = Number(values.batch ?? 128);
 const steps = Number(values.steps ?? 3);
 
 function torchRun() {
-  const r = spawnSync('/usr/bin/python3', [join(here, 'train_torch.py'), String(batch), String(steps)], { encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/python3', [join(here, 'train_torch.py'), String(batch), String(steps)], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`torch benchmark failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
