@@ -65,6 +65,7 @@ const sidebar: DefaultTheme.SidebarItem[] = [
     { text: 'CLI', link: '/cli/' },
     { text: 'Model zoo', link: '/zoo/' },
     { text: 'API', link: '/api/' },
+    { text: 'Releases', link: '/releases/' },
   ]),
   ...group('Notebooks', pagesIn('notebooks'), true),
   ...group('Benchmarks', benchmarkItems),
