@@ -128,11 +128,25 @@ function show(v: unknown): string {
   return Array.isArray(v) ? `an array` : 'an object';
 }
 
+declare const __filename: string | undefined;
+
+/**
+ * This module's URL in Node, from the ESM build (`import.meta.url`) or the CJS build
+ * (`__filename`). No static `node:` import, so the package still bundles for browsers.
+ */
+async function moduleUrl(): Promise<string> {
+  if (typeof __filename === 'string') {
+    const { pathToFileURL } = (await importModule('node:url')) as typeof import('node:url');
+    return pathToFileURL(__filename).href;
+  }
+  return import.meta.url;
+}
+
 /** Folder of the installed @tensorflow/tfjs-backend-wasm binaries (Node). */
 async function installedWasmFolder(): Promise<string> {
   const { createRequire } = (await importModule('node:module')) as typeof import('node:module');
   const path = (await importModule('node:path')) as typeof import('node:path');
-  const require = createRequire(import.meta.url);
+  const require = createRequire(await moduleUrl());
   const main = require.resolve('@tensorflow/tfjs-backend-wasm');
   return `${path.dirname(main)}${path.sep}`;
 }
@@ -169,7 +183,7 @@ async function configureWasm(options: InitBackendOptions, warn: (m: string) => v
       threads = Math.min(wanted, MAX_NODE_THREADS);
       if (threads < wanted) notes.push(`WASM threads capped at ${MAX_NODE_THREADS} (the size of tfjs's thread pool)`);
       const { fileURLToPath } = (await importModule('node:url')) as typeof import('node:url');
-      nodeThreads = { threads, workerScript: fileURLToPath(new URL('../pthread-worker.cjs', import.meta.url)) };
+      nodeThreads = { threads, workerScript: fileURLToPath(new URL('../pthread-worker.cjs', await moduleUrl())) };
       tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
       wasmModule.setThreadsCount(threads);
     }
