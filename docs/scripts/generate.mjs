@@ -323,6 +323,8 @@ export const API_ENTRIES = [
   ['@resnet/zoo', 'packages/zoo/src/index.ts'],
   ['@resnet/backends', 'packages/backends/src/index.ts'],
   ['@resnet/summary', 'packages/summary/src/index.ts'],
+  ['@resnet/train', 'packages/train/src/index.ts'],
+  ['@resnet/train/node', 'packages/train/src/node.ts'],
   ['@resnet/cli', 'packages/cli/src/index.ts'],
 ];
 

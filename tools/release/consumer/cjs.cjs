@@ -5,6 +5,8 @@ const cli = require('@resnet/cli');
 const core = require('@resnet/core');
 const node = require('@resnet/core/node');
 const summary = require('@resnet/summary');
+const train = require('@resnet/train');
+const trainNode = require('@resnet/train/node');
 const zoo = require('@resnet/zoo');
 
 const expectedParams = Number(process.env.EXPECTED_RESNET18_PARAMS);
@@ -13,6 +15,8 @@ assert.ok(Array.isArray(cli.COMMANDS) && cli.COMMANDS.length >= 3);
 assert.equal(typeof core.ResNet, 'function');
 assert.equal(typeof node.loadTorchvisionWeights, 'function');
 assert.equal(typeof summary.summary, 'function');
+assert.equal(typeof train.trainStep, 'function');
+assert.equal(typeof trainNode.saveCheckpoint, 'function');
 const meta = zoo.createModel('resnet18', { meta: true });
 assert.ok(meta instanceof core.ResNet, 'one @resnet/core instance across packages');
 assert.equal(meta.countParameters(), expectedParams);

@@ -5,6 +5,8 @@ import { main } from '@resnet/cli';
 import { ResNet } from '@resnet/core';
 import { readSafetensorsFile } from '@resnet/core/node';
 import { formatSummary, summary } from '@resnet/summary';
+import { Sgd, trainStep } from '@resnet/train';
+import { loadCheckpoint } from '@resnet/train/node';
 import { createModel, listPresets } from '@resnet/zoo';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -32,4 +34,20 @@ assert.equal(tf.memory().numTensors, before, 'no tensor leaked');
 const text = formatSummary(summary(createModel('resnet18', { meta: true }), [1, 3, 224, 224], { layout: 'nchw' }));
 assert.match(text, new RegExp(`Total params: ${expectedParams.toLocaleString('en-US')}`));
 assert.ok(listPresets().length >= 20);
-console.log(`esm: ok (resnet18 forward on wasm: [${y.shape.join(', ')}] in ${ms.toFixed(0)} ms)`);
+// One SGD step of resnet20 on WASM: the gradient kernels @resnet/backends registers are there.
+assert.equal(typeof loadCheckpoint, 'function');
+const small = createModel('resnet20', { numClasses: 10, seed: 0 });
+small.train();
+const optimizer = new Sgd(small.namedParameters(), { lr: 0.1, momentum: 0.9 });
+const batch = {
+  images: Float32Array.from({ length: 2 * 16 * 16 * 3 }, (_, i) => Math.sin(i)),
+  labels: Int32Array.from([3, 7]),
+  shape: [2, 16, 16, 3],
+};
+const step = trainStep(small, optimizer, batch);
+assert.ok(Number.isFinite(step.loss) && step.loss > 0, `finite loss, got ${step.loss}`);
+small.dispose();
+
+console.log(
+  `esm: ok (resnet18 forward on wasm: [${y.shape.join(', ')}] in ${ms.toFixed(0)} ms; resnet20 SGD step, loss ${step.loss.toFixed(3)})`,
+);
