@@ -29,6 +29,7 @@ describe('RegionImports on the repository', () => {
       .map((n) => n.trim().replace(/^type /, ''))
       .filter((n) => n.length > 0);
     expect(imported.length).toBeGreaterThan(3);
+    if (source === null) throw new Error('expected an import cell for basic-block.ts');
     const lines = source.split('\n');
     expect(lines[0]).toBe(
       "// What packages/core/src/blocks/basic-block.ts imports, from the packages' public entry points.",
