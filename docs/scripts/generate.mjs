@@ -118,19 +118,28 @@ async function zooPage() {
 }
 
 // --- Benchmarks: bench/results/*.json rendered as tables ------------------------------------
+/** A recorded value for a table or list: floats to 4 significant digits, short arrays inline. */
+function show(v) {
+  if (typeof v === 'number' && !Number.isInteger(v)) return cell(Number(v.toPrecision(4)));
+  if (Array.isArray(v) && v.every((x) => x === null || typeof x !== 'object')) return cell(`[${v.join(', ')}]`);
+  return cell(v);
+}
+const isScalar = (v) =>
+  v === null || typeof v !== 'object' || (Array.isArray(v) && v.every((x) => x === null || typeof x !== 'object'));
+
 function renderValue(value, depth, out) {
   const heading = '#'.repeat(Math.min(depth, 6));
   if (Array.isArray(value) && value.length > 0 && value.every((v) => v && typeof v === 'object' && !Array.isArray(v))) {
     const columns = [...new Set(value.flatMap((v) => Object.keys(v)))];
     out.push(`| ${columns.map(cell).join(' | ')} |`, `| ${columns.map(() => '---').join(' | ')} |`);
-    for (const v of value) out.push(`| ${columns.map((c) => cell(v[c])).join(' | ')} |`);
+    for (const v of value) out.push(`| ${columns.map((c) => show(v[c])).join(' | ')} |`);
     out.push('');
     return;
   }
   if (value && typeof value === 'object' && !Array.isArray(value)) {
-    const scalars = Object.entries(value).filter(([, v]) => v === null || typeof v !== 'object');
-    const nested = Object.entries(value).filter(([, v]) => v !== null && typeof v === 'object');
-    for (const [k, v] of scalars) out.push(`- **${cell(k)}**: ${cell(v)}`);
+    const scalars = Object.entries(value).filter(([, v]) => isScalar(v));
+    const nested = Object.entries(value).filter(([, v]) => !isScalar(v));
+    for (const [k, v] of scalars) out.push(`- **${cell(k)}**: ${show(v)}`);
     if (scalars.length) out.push('');
     for (const [k, v] of nested) {
       out.push(`${heading} ${cell(k)}`, '');
@@ -157,7 +166,7 @@ function benchmarkPages() {
     } catch (e) {
       throw new Error(`bench/results/${f} is not valid JSON (${e.message}); fix or remove it`);
     }
-    const title = typeof data?.title === 'string' ? data.title : `Benchmark results: ${name}`;
+    const title = typeof data?.title === 'string' ? data.title : `Recorded results: ${name}`;
     const lines = [GENERATED_NOTE(`bench/results/${f}`), `# ${cell(title)}`, ''];
     lines.push(`Recorded results from \`bench/results/${f}\`, rendered as recorded.`, '');
     renderValue(data, 2, lines);
@@ -243,6 +252,59 @@ function notebookPages() {
   log(`notebooks: ${files.length}`);
 }
 
+// --- Releases: how versions are made, and the tarball size budgets of tools/release ----------
+function releasesPage() {
+  const { packages } = JSON.parse(readFileSync(join(root, 'tools/release/budgets.json'), 'utf8'));
+  const kB = (n) => `${(n / 1000).toLocaleString('en-US')} kB`;
+  const lines = [
+    GENERATED_NOTE('tools/release/budgets.json'),
+    '# Releases',
+    '',
+    'Packages are versioned independently with [changesets](https://github.com/changesets/changesets).',
+    'Every user-visible change carries a changeset (`pnpm changeset`: pick the packages, describe the change',
+    'for users). To release:',
+    '',
+    '```sh',
+    'pnpm changeset version   # bumps the packages that changed, writes their CHANGELOG.md',
+    'pnpm install             # refreshes the lockfile',
+    'pnpm build && pnpm -r publish',
+    '```',
+    '',
+    'Private workspace packages (the docs, notebooks, benchmarks, this release test) are never versioned',
+    'or published.',
+    '',
+    '## What the release test checks',
+    '',
+    '`tools/release/test.mjs` (part of `pnpm test`) packs every public package with `pnpm pack` and',
+    'installs the tarballs into a clean temporary npm project, with install scripts off. There it',
+    'imports every package as ESM and runs resnet18 on the WASM backend (output `[1, 1000]`, no tensor',
+    'leaked) and on two WASM threads, requires every package as CommonJS, type-checks a TypeScript consumer (NodeNext ESM and',
+    'CommonJS, and a browser one with `moduleResolution: "Bundler"` and no Node types) and runs the',
+    '`resnet` command. It also runs `changeset version` in a copy of the repository and',
+    '`pnpm -r publish --dry-run`.',
+    '',
+    '## Tarball contents and size budgets',
+    '',
+    'A tarball holds `package.json`, `README.md`, `LICENSE` and `dist/` (ESM `.js`, CommonJS `.cjs`, type',
+    'declarations `.d.ts`/`.d.cts` and source maps) and nothing else, except the files a package loads',
+    'at run time listed below the table. Its size must stay within:',
+    '',
+    '| package | packed (.tgz) | unpacked |',
+    '| --- | ---: | ---: |',
+    ...Object.entries(packages).map(([name, b]) => `| \`${name}\` | ${kB(b.packed)} | ${kB(b.unpacked)} |`),
+    '',
+    ...Object.entries(packages).flatMap(([name, b]) =>
+      Object.entries(b.runtimeFiles ?? {}).map(([file, why]) => `\`${name}\` also ships \`${file}\`: ${why}.`),
+    ),
+    '',
+    '`@resnet/backends` is the largest: it bundles the tfjs-core gradient definitions it registers.',
+    'The release test prints the measured sizes beside these budgets.',
+    '',
+  ];
+  writeFileSync(join(fresh('releases'), 'index.md'), lines.join('\n'));
+  log(`releases: ${Object.keys(packages).length} budgets`);
+}
+
 // --- The tfjs WASM binaries, served by the demo from the site itself (no CDN) -----------------
 function wasmAssets() {
   const require = createRequire(import.meta.url);
@@ -261,11 +323,13 @@ export const API_ENTRIES = [
   ['@resnet/zoo', 'packages/zoo/src/index.ts'],
   ['@resnet/backends', 'packages/backends/src/index.ts'],
   ['@resnet/summary', 'packages/summary/src/index.ts'],
+  ['@resnet/train', 'packages/train/src/index.ts'],
+  ['@resnet/train/node', 'packages/train/src/node.ts'],
   ['@resnet/cli', 'packages/cli/src/index.ts'],
 ];
 
 async function apiPages() {
-  const { Application, Converter } = await import('typedoc');
+  const { Application, Converter, ReflectionKind } = await import('typedoc');
   const out = fresh('api');
   const entries = API_ENTRIES.filter(([, path]) => existsSync(join(root, path)));
   // TypeDoc names a module after its path below the entry points' common folder (packages/).
@@ -282,6 +346,10 @@ async function apiPages() {
     entryFileName: 'index.md',
     // One page per entry point keeps the site small and its build fast.
     outputFileStrategy: 'modules',
+    parametersFormat: 'table',
+    interfacePropertiesFormat: 'table',
+    classPropertiesFormat: 'table',
+    typeDeclarationFormat: 'table',
     hidePageHeader: true,
     hideBreadcrumbs: true,
     // Explicit <a id> anchors: the plugin's own ids, whatever slugs VitePress gives headings.
@@ -293,6 +361,13 @@ async function apiPages() {
     disableSources: true,
   });
   // Modules are named after the npm entry point they document, not their folder.
+  // Members inherited from Module (or Layer) are documented there once, not again on each of the
+  // ~25 layer and block classes (which would make the page ten times longer).
+  app.converter.on(Converter.EVENT_RESOLVE_END, (context) => {
+    for (const r of Object.values(context.project.reflections)) {
+      if (r.inheritedFrom && r.parent?.kindOf?.(ReflectionKind.ClassOrInterface)) context.project.removeReflection(r);
+    }
+  });
   app.converter.on(Converter.EVENT_RESOLVE_BEGIN, (context) => {
     for (const m of context.project.children ?? []) {
       const name = names.get(m.name);
@@ -311,6 +386,7 @@ await cliPage();
 await zooPage();
 benchmarkPages();
 notebookPages();
+releasesPage();
 wasmAssets();
 if (!args.has('--no-api')) await apiPages();
 log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

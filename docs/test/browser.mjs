@@ -7,7 +7,7 @@
 //   3. the live demo builds resnet18 and runs it on WebGL (SwiftShader) and on WASM, printing
 //      the output shape [1, 1000] and the times.
 // Exit code 0 when everything passed, 1 otherwise; one line per failure.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -27,6 +27,28 @@ if (!existsSync(CHROMIUM)) {
     `docs test: no Chromium at ${CHROMIUM}; install it with \`node scripts/bootstrap.mjs --test\` (Debian package chromium) or set CHROMIUM_PATH`,
   );
   process.exit(1);
+}
+
+/** The site's pages as clean URL paths: index.html → /, demo/index.html → /demo/, a.html → /a. */
+function htmlPages(dir, prefix = '/') {
+  const out = [];
+  for (const f of readdirSync(dir).sort()) {
+    const path = join(dir, f);
+    if (statSync(path).isDirectory()) {
+      if (f !== 'assets') out.push(...htmlPages(path, `${prefix}${f}/`));
+    } else if (f === 'index.html') out.push(prefix);
+    else if (f.endsWith('.html') && !(prefix === '/' && f === '404.html')) out.push(`${prefix}${f.slice(0, -5)}`);
+  }
+  return out;
+}
+
+/** The clean URL path of the page a link path serves (/notebooks → /notebooks/ when it is a folder). */
+function canonical(urlPath) {
+  const file = resolvePath(dist, urlPath);
+  if (!file) return urlPath;
+  const rel = file.slice(dist.length).replace(/\\/g, '/');
+  if (rel.endsWith('/index.html')) return rel.slice(0, -'index.html'.length);
+  return rel.endsWith('.html') ? rel.slice(0, -5) : rel;
 }
 
 const failures = [];
@@ -77,8 +99,12 @@ try {
     if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`);
   });
 
-  const seen = new Set(['/']);
-  const queue = ['/'];
+  // Every page of the build is loaded (not only those reachable), and each must be linked from
+  // some page: the sidebar is built from the files, so an unlinked page means it lost one.
+  const allPages = htmlPages(dist);
+  const linked = new Set(['/']);
+  const seen = new Set(['/', ...allPages]);
+  const queue = ['/', ...allPages.filter((p) => p !== '/')];
   let links = 0;
   const anchors = [];
   while (queue.length) {
@@ -105,7 +131,8 @@ try {
       } else if (url.hash) {
         anchors.push({ from: path, href, target, id: decodeURIComponent(url.hash.slice(1)) });
       }
-      const key = target.replace(/\.html$/, '');
+      const key = canonical(target);
+      linked.add(key);
       if (!seen.has(key)) {
         seen.add(key);
         queue.push(key);
@@ -124,7 +151,8 @@ try {
   console.log(
     `pages: ${seen.size} loaded, ${links} internal links checked (${anchors.length} to anchors on other pages)`,
   );
-  if (seen.size < 15) fail(`only ${seen.size} pages reachable from the home page; the sidebar or nav lost pages`);
+  for (const p of allPages) if (!linked.has(p)) fail(`${p}: no page links to it`);
+  if (allPages.length < 15) fail(`only ${allPages.length} pages were built`);
 
   // --- 2. local search ------------------------------------------------------------------------
   await page.goto(`${server.url}/`, { waitUntil: 'networkidle' });

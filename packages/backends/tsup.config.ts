@@ -6,13 +6,14 @@ export default defineConfig({
   dts: true,
   sourcemap: true,
   clean: true,
+  shims: false,
+  // The CJS build finds its own file through __filename (see moduleUrl in init-backend.ts).
+  esbuildOptions(options) {
+    options.logOverride = { 'empty-import-meta': 'silent' };
+  },
   target: 'es2022',
   // tfjs-core's gradient definitions (deep dist/ imports) are bundled; its main entry and the
   // backends stay external, so one tfjs-core instance owns every registry.
   external: [/^@tensorflow\/tfjs-core$/, /^@tensorflow\/tfjs-backend-/, /^@tensorflow\/tfjs-node$/],
   noExternal: [/^@tensorflow\/tfjs-core\/dist\//],
-  // The CJS build finds itself through __filename; import.meta only matters in the ESM build.
-  esbuildOptions(options) {
-    options.logOverride = { ...options.logOverride, 'empty-import-meta': 'silent' };
-  },
 });

@@ -128,7 +128,12 @@ function show(v: unknown): string {
   return Array.isArray(v) ? `an array` : 'an object';
 }
 
-/** The URL of this module in Node, from the ESM build (import.meta) or the CJS one (__filename). */
+declare const __filename: string | undefined;
+
+/**
+ * This module's URL in Node, from the ESM build (`import.meta.url`) or the CJS build
+ * (`__filename`). No static `node:` import, so the package still bundles for browsers.
+ */
 async function moduleUrl(): Promise<string> {
   if (typeof __filename === 'string') {
     const { pathToFileURL } = (await importModule('node:url')) as typeof import('node:url');

@@ -4,10 +4,11 @@ import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
 import { runCommand } from './commands/run.js';
 import { summaryCommand } from './commands/summary.js';
+import { trainCommand } from './commands/train.js';
 import { zooCommand } from './commands/zoo.js';
 
 /** Every command of the `resnet` CLI, in help order. */
-export const COMMANDS: Command[] = [zooCommand, summaryCommand, runCommand, demoCommand, benchCommand];
+export const COMMANDS: Command[] = [zooCommand, summaryCommand, runCommand, demoCommand, benchCommand, trainCommand];
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

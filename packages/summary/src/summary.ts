@@ -138,9 +138,8 @@ interface ParamCounts {
   total: number;
   trainable: number;
   own: number;
-  /** torchinfo's mult-adds of one call of a leaf, per output element count. */
-  leafMultAdds: (out: readonly number[]) => number;
-  hasParams: boolean;
+  /** The parameters the module owns itself, by local name ("weight", "bias"). */
+  ownParameters: { name: string; numel: number }[];
 }
 
 function paramCounts(module: Module): ParamCounts {
@@ -151,28 +150,42 @@ function paramCounts(module: Module): ParamCounts {
     total += n;
     if (slot.trainable) trainable += n;
   }
-  let own = 0;
-  const own_: { name: string; numel: number }[] = [];
-  for (const [name, slot] of module.ownSlots()) {
-    if (slot.kind !== 'parameter') continue;
-    own += product(slot.shape);
-    own_.push({ name, numel: product(slot.shape) });
-  }
-  const type = module.typeName;
-  // torchinfo (a): weight/bias of a "Conv" class × N × output spatial size; of a "Linear" class ×
-  // every output dimension but the features; of any other class × N. Shapes here are NHWC.
-  const leafMultAdds = (out: readonly number[]): number => {
-    let macs = 0;
-    for (const p of own_) {
-      if (p.name !== 'weight' && p.name !== 'bias') continue;
-      if (type.includes('Conv')) macs += p.numel * product([out[0] as number, ...out.slice(1, -1)]);
-      else if (type.includes('Linear')) macs += p.numel * product(out.slice(0, -1));
-      else macs += p.numel * (out[0] as number);
-    }
-    return macs;
-  };
-  return { total, trainable, own, leafMultAdds, hasParams: total > 0 };
+  const ownParameters = module
+    .ownSlots()
+    .filter(([, slot]) => slot.kind === 'parameter')
+    .map(([name, slot]) => ({ name, numel: product(slot.shape) }));
+  const own = ownParameters.reduce((t, p) => t + p.numel, 0);
+  return { total, trainable, own, ownParameters };
 }
+
+// #region notebook:torchinfo-mult-adds
+/**
+ * torchinfo's mult-adds of one call of a layer, from its parameters and its output shape (NHWC):
+ * each `weight` or `bias` counts its number of elements times
+ * - for a class whose name contains "Conv": the batch and the output's spatial positions
+ *   (N × H_out × W_out; the output channels are already in the weight);
+ * - for a "Linear" class: every output dimension but the features (N for [N, features]);
+ * - for any other class (BatchNorm2d): the batch only, with no spatial factor.
+ * Layers without parameters (ReLU, pooling, a zero-padding shortcut, softmax) count nothing.
+ */
+export function layerMultAdds(
+  typeName: string,
+  parameters: readonly { name: string; numel: number }[],
+  outputShape: readonly number[],
+): number {
+  const batch = outputShape[0] as number;
+  // NHWC: [N, H, W, C] for a feature map, [N, features] after the head's flatten.
+  const positions = outputShape.slice(1, -1).reduce((p, d) => p * d, 1);
+  let multAdds = 0;
+  for (const { name, numel } of parameters) {
+    if (name !== 'weight' && name !== 'bias') continue;
+    if (typeName.includes('Conv')) multAdds += numel * batch * positions;
+    else if (typeName.includes('Linear')) multAdds += numel * batch * positions;
+    else multAdds += numel * batch;
+  }
+  return multAdds;
+}
+// #endregion
 
 function buildRows(model: Module, calls: TracedCall[], o: ResolvedOptions): SummaryRow[] {
   const paths = new Map<Module, string>();
@@ -195,7 +208,7 @@ function buildRows(model: Module, calls: TracedCall[], o: ResolvedOptions): Summ
     depthIndex.set(depth, index);
     const c = countsOf(call.module);
     const isLeaf = call.module.namedChildren().length === 0;
-    const isRecursive = listed.has(call.module) && c.hasParams;
+    const isRecursive = listed.has(call.module) && c.total > 0;
     listed.add(call.module);
     const m = call.module;
     return {
@@ -210,7 +223,7 @@ function buildRows(model: Module, calls: TracedCall[], o: ResolvedOptions): Summ
       trainableParams: c.trainable,
       ownParams: c.own,
       trainable: c.total === 0 ? null : c.trainable === 0 ? false : c.trainable === c.total ? true : 'partial',
-      multAdds: isLeaf ? c.leafMultAdds(call.outputShape) : 0,
+      multAdds: isLeaf ? layerMultAdds(m.typeName, c.ownParameters, call.outputShape) : 0,
       kernelSize: m instanceof Conv2d || m instanceof MaxPool2d ? [...m.kernelSize] : null,
       groups: m instanceof Conv2d ? m.groups : null,
       receptiveField: [...call.geometry.receptiveField],

@@ -10,14 +10,6 @@ import {
   ZeroPadShortcut,
 } from '@resnet/core';
 
-/** What a position of a tensor sees: receptive field and stride in input pixels, weighted layers behind it. */
-export interface Geometry {
-  receptiveField: [number, number];
-  cumulativeStride: [number, number];
-  /** Convolutions and linear layers on the longest path from the input. */
-  weightedLayers: number;
-}
-
 /** One module call seen by the hooks, in pre-hook (execution) order. */
 export interface TracedCall {
   module: Module;
@@ -100,6 +92,19 @@ function widest(list: Geometry[]): Geometry {
   return { ...best, weightedLayers: layers };
 }
 
+// #region notebook:receptive-field
+/** What a position of a tensor sees: receptive field and stride in input pixels, weighted layers behind it. */
+export interface Geometry {
+  receptiveField: [number, number];
+  cumulativeStride: [number, number];
+  /** Convolutions and linear layers on the longest path from the input. */
+  weightedLayers: number;
+}
+
+/**
+ * A sliding window (kernel, stride, dilation) seen from the input: the field grows by
+ * (span − 1) × the stride so far, and the stride so far multiplies by the window's stride.
+ */
 function slide(
   g: Geometry,
   kernel: readonly number[],
@@ -116,6 +121,11 @@ function slide(
   return [rf, jump];
 }
 
+/**
+ * The geometry after one layer: convolutions and max pooling slide a window, the option-A
+ * shortcut subsamples, a global pooling is a window over the whole map; other layers (BatchNorm,
+ * ReLU, the linear head) keep what they receive.
+ */
 function leafGeometry(module: Module, g: Geometry, inputShape: readonly number[]): Geometry {
   if (module instanceof Conv2d) {
     const [receptiveField, cumulativeStride] = slide(g, module.kernelSize, module.stride, module.dilation);
@@ -137,3 +147,4 @@ function leafGeometry(module: Module, g: Geometry, inputShape: readonly number[]
   if (module instanceof Linear) return { ...g, weightedLayers: g.weightedLayers + 1 };
   return g;
 }
+// #endregion

@@ -58,7 +58,7 @@ const SIZES: { arch: string; shape: number[] }[] = [
   { arch: 'resnet34', shape: [3, 3, 100, 37] },
   { arch: 'resnet50', shape: [4, 3, 161, 97] },
   { arch: 'resnet101', shape: [1, 3, 257, 64] },
-  { arch: 'resnet152', shape: [2, 3, 129, 130] },
+  { arch: 'resnet152', shape: [2, 3, 97, 66] },
 ];
 const AT_224 = TORCHINFO_ARCHS.map((arch) => ({ arch, shape: [1, 3, 224, 224] }));
 /** Receptive fields measured in torch from input gradients (inputs larger than the fields). */
@@ -70,8 +70,8 @@ const FIELDS = [
   },
   {
     arch: 'resnet50',
-    shape: [1, 3, 288, 288],
-    receptive_fields: ['layer1', 'layer2', 'layer3', 'layer3.2.conv2', 'layer2.0.downsample'],
+    shape: [1, 3, 160, 160],
+    receptive_fields: ['layer1', 'layer2', 'layer2.0.downsample', 'layer3.0.conv2', 'layer3.0.downsample'],
   },
 ];
 

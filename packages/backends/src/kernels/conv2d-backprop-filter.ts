@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { wrapInput } from './wrap-input.js';
 
 /**
  * `Conv2DBackpropFilter` for backends that lack it (tfjs's WASM backend: tfjs issue 8474).
  * dW[i, j] = Σ_{n, y, x} X[n, y·s + i − pad, x·s + j − pad, :]ᵀ · dY[n, y, x, :], computed as
- * one matrix product per kernel offset (kh·kw products of [Cin × M]·[M × Cout], M = N·Ho·Wo),
- * which runs on the backend's fast BatchMatMul.
+ * one matrix product per kernel offset on the backend's fast BatchMatMul. x is split into stride
+ * phases and flattened so that every offset's window is one contiguous block of rows (no strided
+ * or 4-D slicing, which tfjs-wasm runs slowly).
  */
 export const conv2dBackpropFilterKernel: tf.KernelFunc = ({ inputs, attrs }) => {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
@@ -15,9 +17,8 @@ export const conv2dBackpropFilterKernel: tf.KernelFunc = ({ inputs, attrs }) => 
     dimRoundingMode?: 'floor' | 'round' | 'ceil';
     filterShape: [number, number, number, number];
   };
-  const engine = tf.engine();
-  const xt = engine.makeTensorFromTensorInfo(x) as tf.Tensor4D;
-  const dyt = engine.makeTensorFromTensorInfo(dy) as tf.Tensor4D;
+  const xt = wrapInput<tf.Rank.R4>(x);
+  const dyt = wrapInput<tf.Rank.R4>(dy);
   try {
     return tf.tidy(() => {
       const nhwcX = dataFormat === 'NCHW' ? tf.transpose(xt, [0, 2, 3, 1]) : xt;
@@ -33,32 +34,64 @@ export const conv2dBackpropFilterKernel: tf.KernelFunc = ({ inputs, attrs }) => 
         'channelsLast',
       );
       const [kh, kw, cin, cout] = filterShape;
-      const { top, bottom, left, right } = info.padInfo;
-      const padded =
-        top || bottom || left || right
-          ? tf.pad(nhwcX, [
-              [0, 0],
-              [top, bottom],
-              [left, right],
-              [0, 0],
-            ])
-          : nhwcX;
+      const { top, left } = info.padInfo;
       const { batchSize: n, outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw } = info;
-      const m = n * ho * wo;
-      const dy2d = tf.reshape(nhwcDy, [m, cout]);
+      const [, h, w] = nhwcX.shape;
+      // Pad (and crop) x to the rows and columns the convolution reads, rounded up to the strides.
+      const hp = Math.ceil(Math.max((ho - 1) * sh + kh, h + top) / sh) * sh;
+      const wp = Math.ceil(Math.max((wo - 1) * sw + kw, w + left) / sw) * sw;
+      const padded = tf.pad(nhwcX, [
+        [0, 0],
+        [top, hp - h - top],
+        [left, wp - w - left],
+        [0, 0],
+      ]);
+      // Phases: x[n, y·s + a, x·s + b] = phase(a, b)[n, y, x] on an hq × wq grid.
+      const hq = hp / sh;
+      const wq = wp / sw;
+      const phases =
+        sh === 1 && sw === 1
+          ? tf.reshape(padded, [1, 1, n * hq * wq, cin])
+          : tf.reshape(tf.transpose(tf.reshape(padded, [n, hq, sh, wq, sw, cin]), [2, 4, 0, 1, 3, 5]), [
+              sh,
+              sw,
+              n * hq * wq,
+              cin,
+            ]);
+      // dy on the same grid (zero outside the ho × wo outputs), flattened and transposed once:
+      // [Cout × R], R = n·hq·wq. Offset (i, j) reads phase (i mod s, j mod s) shifted by
+      // (i div s)·wq + (j div s) rows: a contiguous block, so every product is
+      // [Cout × R]·[R × Cin] on a plain slice. Rows read past an image belong to zero dy entries.
+      const r = n * hq * wq;
+      const dyT = tf.transpose(
+        tf.reshape(
+          tf.pad(nhwcDy, [
+            [0, 0],
+            [0, hq - ho],
+            [0, wq - wo],
+            [0, 0],
+          ]),
+          [r, cout],
+        ),
+      );
+      const maxShift = Math.floor((kh - 1) / sh) * wq + Math.floor((kw - 1) / sw);
+      const flat = tf.pad(phases, [
+        [0, 0],
+        [0, 0],
+        [0, maxShift],
+        [0, 0],
+      ]);
       const parts: tf.Tensor[] = [];
       for (let i = 0; i < kh; i++) {
         for (let j = 0; j < kw; j++) {
-          const window = tf.stridedSlice(
-            padded,
-            [0, i, j, 0],
-            [n, i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1, cin],
-            [1, sh, sw, 1],
-          );
-          parts.push(tf.matMul(tf.reshape(window, [m, cin]), dy2d, true, false));
+          const shift = Math.floor(i / sh) * wq + Math.floor(j / sw);
+          const window = tf.slice(flat, [i % sh, j % sw, shift, 0], [1, 1, r, cin]);
+          parts.push(tf.matMul(dyT, tf.reshape(window, [r, cin])));
         }
       }
-      return tf.reshape(parts.length === 1 ? (parts[0] as tf.Tensor) : tf.stack(parts), filterShape);
+      // parts: kh·kw × [Cout × Cin] → [kh, kw, Cin, Cout].
+      const stacked = parts.length === 1 ? tf.expandDims(parts[0] as tf.Tensor, 0) : tf.stack(parts);
+      return tf.reshape(tf.transpose(stacked, [0, 2, 1]), filterShape);
     });
   } finally {
     xt.dispose();

@@ -383,6 +383,7 @@ class Compiler {
   }
 }
 
+// #region notebook:fold-batchnorm
 /** γ/√(σ²+ε) and β − μ·γ/√(σ²+ε) of a BatchNorm, in double precision. */
 function bnScaleShift(bn: BatchNorm2d): { scale: Float64Array; shift: Float64Array } {
   const gamma = bn.weight.dataSync();
@@ -399,3 +400,4 @@ function bnScaleShift(bn: BatchNorm2d): { scale: Float64Array; shift: Float64Arr
   }
   return { scale, shift };
 }
+// #endregion

@@ -63,7 +63,10 @@ export class BatchNorm2d extends Layer {
     }
     const count = x4.shape[0] * x4.shape[1] * x4.shape[2];
     const { mean, variance } = tf.moments(x4, [0, 1, 2]);
-    const y = tf.batchNorm(x4, mean, variance, this.bias, this.weight, this.eps);
+    // Written with broadcasting ops rather than tf.batchNorm: their gradients reduce with Sum,
+    // where tf.batchNorm's tiles [C] statistics to the input's shape several times (slow on WASM).
+    const scale = tf.mul(this.weight, tf.rsqrt(tf.add(variance, this.eps)));
+    const y = tf.add(tf.mul(tf.sub(x4, mean), scale), this.bias);
     tf.tidy(() => {
       const m = this.momentum;
       const unbiased = tf.mul(variance, count / (count - 1));

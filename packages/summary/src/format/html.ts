@@ -9,7 +9,7 @@ export function escapeHtml(text: string): string {
 
 const TABLE = 'border-collapse:collapse;margin:0 0 1em 0;font-size:12px;';
 const CELL = 'padding:2px 10px;border-bottom:1px solid #e0e0e0;white-space:nowrap;';
-const HEAD = 'padding:4px 10px;border-bottom:2px solid #888;text-align:left;white-space:nowrap;';
+const HEAD = 'padding:4px 10px;border-bottom:2px solid #888;white-space:nowrap;';
 
 /** A table with inline styles only (no stylesheet, no script). */
 export function htmlTable(t: Table): string {
