@@ -33,6 +33,7 @@ export interface StepResult {
   size: number;
 }
 
+// #region notebook:train-step
 const gradNames = new WeakMap<Module, Map<string, string>>();
 
 /** The model's trainable variables and a map from variable name to parameter name. */
@@ -117,6 +118,7 @@ function checkBatch(batch: Batch): void {
     );
   }
 }
+// #endregion
 
 export interface EpochOptions extends StepOptions {
   batchSize: number;
@@ -129,6 +131,7 @@ export interface EpochOptions extends StepOptions {
   onBatch?: (info: { batch: number; batches: number; metrics: MetricsSummary; lr: number }) => void;
 }
 
+// #region notebook:train-epoch
 /** Trains one epoch over `dataset`; returns the epoch's running loss and accuracy. */
 export function trainEpoch(
   model: Module,
@@ -154,6 +157,7 @@ export function trainEpoch(
   }
   return metrics.summary();
 }
+// #endregion
 
 /** Loss and accuracy of `model` on `dataset` in eval mode (running statistics), without augmentation. */
 export function evaluate(
