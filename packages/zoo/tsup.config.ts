@@ -1,11 +1,12 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: ['src/index.ts', 'src/node.ts', 'src/pool-worker.ts'],
   format: ['esm', 'cjs'],
-  dts: true,
+  dts: { entry: ['src/index.ts', 'src/node.ts'] },
   sourcemap: true,
   clean: true,
+  shims: true,
   target: 'es2022',
-  external: [/^@tensorflow\//],
+  external: [/^@tensorflow\//, /^@resnet\//],
 });

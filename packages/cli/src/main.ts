@@ -1,12 +1,14 @@
 import { ResNetError } from '@resnet/core';
 import { type Command, type Io, parseCommandArgs, UsageError } from './command.js';
+import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
 import { runCommand } from './commands/run.js';
+import { summaryCommand } from './commands/summary.js';
 import { trainCommand } from './commands/train.js';
 import { zooCommand } from './commands/zoo.js';
 
 /** Every command of the `resnet` CLI, in help order. */
-export const COMMANDS: Command[] = [zooCommand, runCommand, demoCommand, trainCommand];
+export const COMMANDS: Command[] = [zooCommand, summaryCommand, runCommand, demoCommand, benchCommand, trainCommand];
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -19,6 +21,7 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
 Examples:
   resnet zoo
+  resnet summary resnet50 --input 1,3,224,224
   resnet demo resnet50
   resnet run resnet18 --weights r18.safetensors --input x.npy --output y.npy --layout nchw
 `;

@@ -63,3 +63,4 @@ export {
   knownKeysOf,
   optionsObject,
 } from './validate.js';
+export { optimizeForInference, InferenceModel, type InferenceStats } from './inference/optimize.js';

@@ -4,6 +4,7 @@ import {
   type HostTensor,
   hostToTensor,
   loadStateDict,
+  optimizeForInference,
   ResNetError,
   tensorToHost,
 } from '@resnet/core';
@@ -14,7 +15,7 @@ import { BACKEND_HELP, backendOption, startBackend } from '../backend.js';
 import { choiceFlag, type Command, intFlag, stringFlag, UsageError } from '../command.js';
 
 const USAGE =
-  'resnet run <arch> --weights <state_dict.safetensors> --input <x.npy> --output <y.npy> [--layout nhwc|nchw] [--mode eval|train] [--num-classes N] [--backend NAME] [--labels <int.npy> --grads <out.safetensors>]';
+  'resnet run <arch> --weights <state_dict.safetensors> --input <x.npy> --output <y.npy> [--layout nhwc|nchw] [--mode eval|train] [--num-classes N] [--backend NAME] [--optimize] [--labels <int.npy> --grads <out.safetensors>]';
 
 export const runCommand: Command = {
   name: 'run',
@@ -32,11 +33,14 @@ Options:
   --mode M           eval (default: running statistics) or train (batch statistics)
   --num-classes N    classes of the head, when the weights are not the preset's default
 ${BACKEND_HELP}
+  --optimize         run the inference form: BatchNorm folded into the convolutions, fused
+                     conv + bias + ReLU kernels (eval mode only; same outputs within 1e-4)
   --labels FILE      int .npy of class indices [batch]; needs --grads
   --grads FILE       where to write the gradients (.safetensors); needs --labels
 
 Examples:
   resnet run resnet50 --weights r50.safetensors --input x.npy --output y.npy --layout nchw
+  resnet run resnet50 --weights r50.safetensors --input x.npy --output y.npy --optimize
   resnet run resnet18 --weights r18.safetensors --input x.npy --output y.npy \\
       --layout nchw --mode train --labels labels.npy --grads grads.safetensors`,
   options: {
@@ -48,6 +52,7 @@ Examples:
     'num-classes': { type: 'string' },
     labels: { type: 'string' },
     grads: { type: 'string' },
+    optimize: { type: 'boolean' },
     ...backendOption,
   },
   positionals: [1, 1],
@@ -63,6 +68,12 @@ Examples:
       args.values['num-classes'] === undefined ? undefined : intFlag(args, 'num-classes', 1, 1, 1_000_000);
     const labelsPath = stringFlag(args, 'labels');
     const gradsPath = stringFlag(args, 'grads');
+    const optimize = args.values.optimize === true;
+    if (optimize && (mode === 'train' || labelsPath !== undefined)) {
+      throw new UsageError(
+        '--optimize runs the inference form (BatchNorm folded into the convolutions), which has eval-mode outputs and no gradients; drop --mode train and --labels',
+      );
+    }
     if ((labelsPath === undefined) !== (gradsPath === undefined)) {
       throw new UsageError(
         '--labels and --grads go together: the gradients need labels, and labels are only used for gradients',
@@ -114,6 +125,15 @@ Examples:
           const result = forwardAndGradients(model, x, labels, model.config.output === 'softmax');
           output = result.output;
           grads = result.grads;
+        } else if (optimize) {
+          const fast = optimizeForInference(model);
+          try {
+            const y = fast.predict(x);
+            output = toLayout(y, layout);
+            y.dispose();
+          } finally {
+            fast.dispose();
+          }
         } else {
           const y = model.predict(x);
           output = toLayout(y, layout);
@@ -125,7 +145,7 @@ Examples:
       writeNpyFile(outputPath, output);
       if (grads && gradsPath) writeSafetensorsFile(gradsPath, grads);
       io.stderr(
-        `${arch} (${mode}, ${backend}): input [${input.shape.join(', ')}] ${layout.toUpperCase()} → output [${output.shape.join(', ')}]${grads ? `, ${grads.size} gradients` : ''}\n`,
+        `${arch} (${mode}${optimize ? ', optimised' : ''}, ${backend}): input [${input.shape.join(', ')}] ${layout.toUpperCase()} → output [${output.shape.join(', ')}]${grads ? `, ${grads.size} gradients` : ''}\n`,
       );
     } finally {
       model.dispose();

@@ -8,6 +8,7 @@ import { oneOf, positiveInt } from '../validate.js';
 import { checkResidualOptions } from './residual-options.js';
 import { conv1x1, conv3x3 } from './convs.js';
 
+// #region notebook:bottleneck-block
 export interface BottleneckBlockOptions {
   /** Spatial stride of the block. Default 1. */
   stride?: number;
@@ -89,3 +90,4 @@ export class BottleneckBlock extends Module {
     if (!this.isMeta) tf.tidy(() => this.bn3.weight.assign(tf.zerosLike(this.bn3.weight)));
   }
 }
+// #endregion

@@ -2,6 +2,7 @@ import { BatchNorm2d } from '../layers/batchnorm2d.js';
 import { Sequential } from '../layers/sequential.js';
 import { conv1x1 } from './convs.js';
 
+// #region notebook:shortcut-projection
 /**
  * The projection shortcut W_s·x of the paper (option B): a strided 1×1 convolution and a
  * BatchNorm that bring the input to the block's output shape. It is torchvision's
@@ -16,3 +17,4 @@ export class ShortcutProjection extends Sequential {
     ]);
   }
 }
+// #endregion

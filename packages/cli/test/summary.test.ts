@@ -1,0 +1,105 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { REFERENCE, readReference } from '../../../tools/test-support/fixtures.js';
+import { describe, expect, it } from 'vitest';
+
+// The `resnet` command as a user runs it: the built bin in a child process.
+const BIN = resolve(import.meta.dirname, '../dist/bin.js');
+const run = promisify(execFile);
+
+async function resnet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+const torchinfo = readReference<{ cases: Record<string, { total_mult_adds: number; total_params: number }> }>(
+  'torchinfo_summary_224.json',
+).cases;
+
+describe('resnet summary', () => {
+  it('prints torchinfo’s table for resnet50 at 1×3×224×224 (NCHW by default), raw input bytes aside', async () => {
+    const { code, stdout, stderr } = await resnet('summary', 'resnet50', '--input', '1,3,224,224');
+    expect([code, stderr]).toEqual([0, '']);
+    const theirs = readFileSync(join(REFERENCE, 'torchinfo_resnet50_224.txt'), 'utf8').trimEnd().split('\n');
+    const ours = stdout.trimEnd().split('\n');
+    const differs = theirs.map((l, i) => (l === ours[i] ? null : i)).filter((i) => i !== null);
+    expect(differs.map((i) => [theirs[i as number], ours[i as number]])).toEqual([
+      ['Input size (kB): 602.17', 'Input size (kB): 602.11'],
+    ]);
+    expect(ours).toHaveLength(theirs.length);
+  });
+
+  it('--columns and --depth select what is shown (torchinfo’s mult-adds table at depth 3)', async () => {
+    const { stdout } = await resnet(
+      'summary',
+      'resnet18',
+      '--columns',
+      'input_size,output_size,num_params,mult_adds',
+      '--depth',
+      '3',
+    );
+    const theirs = readFileSync(join(REFERENCE, 'torchinfo_resnet18_224_mult_adds.txt'), 'utf8').split('\n');
+    expect(stdout.split('\n').slice(0, 70)).toEqual(theirs.slice(0, 70));
+  });
+
+  it('--layout nhwc takes and shows NHWC shapes', async () => {
+    const { code, stdout } = await resnet('summary', 'resnet18', '--input', '2,64,64,3', '--layout', 'nhwc');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/├─Conv2d: 1-1\s+\[2, 32, 32, 64\]\s+9,408/);
+  });
+
+  it('--format json follows schema resnet-summary/1 with torchinfo’s totals', async () => {
+    const { stdout } = await resnet('summary', 'resnet152', '--format', 'json', '--depth', '1');
+    const doc = JSON.parse(stdout);
+    expect(doc.schema).toBe('resnet-summary/1');
+    expect(doc.totals.totalParams).toBe(torchinfo.resnet152_224?.total_params);
+    expect(doc.totals.totalMultAdds).toBe(torchinfo.resnet152_224?.total_mult_adds);
+    expect(doc.rows.every((r: { depth: number }) => r.depth <= 1)).toBe(true);
+  });
+
+  it('--format markdown and html', async () => {
+    const md = await resnet('summary', 'resnet20', '--format', 'markdown');
+    expect(md.stdout).toContain('| Total params | 269,722 |');
+    expect(md.stdout).toContain('[1, 3, 32, 32]');
+    const html = await resnet('summary', 'resnet20', '--format', 'html', '--columns', 'all');
+    expect(html.stdout.startsWith('<div')).toBe(true);
+    expect(html.stdout).not.toMatch(/<script|<link/);
+  });
+
+  it.each([
+    [['summary'], 2, /summary takes 1 argument, got 0/],
+    [['summary', 'resnet51'], 1, /arch: expected one of resnet18/],
+    [['summary', 'resnet50', '--input', '1,3,224'], 2, /--input expects 4 positive integers N,C,H,W/],
+    [['summary', 'resnet50', '--input', '1,3,0,224'], 2, /--input expects 4 positive integers/],
+    [['summary', 'resnet50', '--input', '1,3,-224,224'], 2, /--input expects 4 positive integers/],
+    [['summary', 'resnet50', '--input', '1,224,224,3'], 1, /It looks like NHWC: pass .*--layout nhwc/],
+    [['summary', 'resnet50', '--columns', 'output_size,flops'], 2, /--columns: unknown column "flops"/],
+    [['summary', 'resnet50', '--format', 'yaml'], 2, /--format expects one of text, markdown, html, json/],
+    [['summary', 'resnet50', '--layout', 'chw'], 2, /--layout expects one of nchw, nhwc/],
+    [['summary', 'resnet50', '--depth=-1'], 2, /--depth expects an integer from 0/],
+  ])('%j exits %i with a one-line error', async (args, exit, message) => {
+    const { code, stdout, stderr } = await resnet(...args);
+    expect(code).toBe(exit);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(message);
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('resnet zoo mult-adds', () => {
+  it('lists torchinfo’s mult-adds at 1×3×224×224', async () => {
+    const entries = JSON.parse((await resnet('zoo', '--json')).stdout) as { name: string; multAdds224: number }[];
+    for (const arch of ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152']) {
+      expect(entries.find((e) => e.name === arch)?.multAdds224, arch).toBe(torchinfo[`${arch}_224`]?.total_mult_adds);
+    }
+    const table = (await resnet('zoo')).stdout;
+    expect(table).toMatch(/resnet50\s+25,557,032\s+4\.09 G\s+resnet50/);
+  });
+});

@@ -1,0 +1,32 @@
+// A TypeScript consumer (ESM, moduleResolution nodenext): must type-check against the packed types.
+import { type BackendInfo, initBackend } from '@resnet/backends';
+import { COMMANDS, type Command } from '@resnet/cli';
+import { ResNet, type ResNetConfig } from '@resnet/core';
+import { loadTorchvisionWeights } from '@resnet/core/node';
+import { formatSummary, summary } from '@resnet/summary';
+import { type Optimizer, Rng, Sgd, type StepResult, trainStep } from '@resnet/train';
+import { type CheckpointInfo, saveCheckpoint } from '@resnet/train/node';
+import { createModel, type PresetName, type ZooEntry, listPresets } from '@resnet/zoo';
+import * as tf from '@tensorflow/tfjs-core';
+
+const config: ResNetConfig = { block: 'basic', depths: [2, 2, 2, 2], widths: [64, 128, 256, 512] };
+const info: BackendInfo = await initBackend({ prefer: 'wasm' });
+const name: PresetName = 'resnet18';
+const model: ResNet = createModel(name, { numClasses: 10 });
+const built = new ResNet(config);
+const y: tf.Tensor = model.predict(tf.zeros([1, 64, 64, 3]));
+const rows: ZooEntry[] = listPresets();
+const commands: Command[] = COMMANDS;
+const text: string = formatSummary(summary(built, [1, 224, 224, 3]));
+const load: (m: ResNet, path: string) => unknown = loadTorchvisionWeights;
+const optimizer: Optimizer = new Sgd(model.namedParameters(), { lr: 0.1 });
+const step: StepResult = trainStep(model, optimizer, {
+  images: new Float32Array(64 * 64 * 3),
+  labels: Int32Array.from([1]),
+  shape: [1, 64, 64, 3],
+});
+const info2: CheckpointInfo = { epoch: 1, rng: new Rng(0).getState() };
+saveCheckpoint('x.ckpt', model, optimizer, info2);
+// @ts-expect-error: an unknown preset option is a type error
+createModel('resnet18', { numClases: 10 });
+export { info, y, rows, commands, text, load, step };
