@@ -102,7 +102,7 @@ function renderAccuracy(text) {
 function recordAccuracy(jsonFile) {
   const last = readFileSync(jsonFile, 'utf8').trim().split('\n').pop();
   const result = JSON.parse(last);
-  const cmd = `resnet train --arch ${result.arch} --data fashion-mnist --limit ${result.trainImages} --epochs ${result.epochs} --backend ${result.backend} --json`;
+  const cmd = `resnet train --arch ${result.arch} --data fashion-mnist --limit ${result.trainImages} --epochs ${result.epochs} --batch ${result.batch} --backend ${result.backend} --json`;
   mkdirSync(dirname(accuracyFile), { recursive: true });
   writeFileSync(accuracyFile, `${JSON.stringify({ date: new Date().toISOString(), command: cmd, result }, null, 2)}\n`);
 }

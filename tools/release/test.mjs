@@ -274,7 +274,18 @@ try {
     step(`changeset version: ${pending.length} changesets → ${bumped.join(', ') || 'no bumps'}`);
   }
 
-  const publish = mustRun('publish dry-run', 'pnpm', ['-r', 'publish', '--dry-run', '--no-git-checks'], { cwd: root });
+  // The npm_config_* variables that the calling package manager (npm test → pnpm → turbo) exports are
+  // its own settings; npm, which pnpm runs to publish, warns about every one it does not know. A
+  // user publishing from a shell has none of them, so the dry run gets the environment without them.
+  const publishEnv = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !/^npm_config_/i.test(k) || /^npm_config_(registry|cache|userconfig)$/i.test(k),
+    ),
+  );
+  const publish = mustRun('publish dry-run', 'pnpm', ['-r', 'publish', '--dry-run', '--no-git-checks'], {
+    cwd: root,
+    env: publishEnv,
+  });
   const problems = publish.out
     .split('\n')
     .filter((l) => /\b(warn|err|error)\b/i.test(l))
