@@ -64,3 +64,4 @@ export {
   optionsObject,
 } from './validate.js';
 export { optimizeForInference, InferenceModel, type InferenceStats } from './inference/optimize.js';
+export { checkFloatInput } from './input-tensor.js';

@@ -5,6 +5,7 @@ import { ConvolutionalBlock, IdentityBlock } from '../blocks/keras-blocks.js';
 import { ShortcutProjection } from '../blocks/shortcut-projection.js';
 import { ZeroPadShortcut } from '../blocks/zero-pad-shortcut.js';
 import { ArgumentError, ResNetError } from '../errors.js';
+import { checkFloatInput } from '../input-tensor.js';
 import { type Flow, flattenTorchOrder, SymbolicTensor } from '../flow.js';
 import { ReLU, Softmax } from '../layers/activation.js';
 import { BatchNorm2d } from '../layers/batchnorm2d.js';
@@ -208,18 +209,7 @@ export class ResNet extends Module {
   }
 
   private checkInputTensor(input: tf.Tensor): void {
-    if (!(input instanceof tf.Tensor)) {
-      throw new ArgumentError('input', 'a tf.Tensor of shape [batch, height, width, channels]', input);
-    }
-    if (input.isDisposed) throw new ArgumentError('input', 'a live tensor', 'a disposed tensor');
-    if (input.dtype !== 'float32') {
-      throw new ArgumentError(
-        'input',
-        'a float32 tensor',
-        `dtype ${input.dtype}`,
-        "Convert with input.toFloat() or tf.cast(input, 'float32')",
-      );
-    }
+    checkFloatInput(input);
     this.checkInputShape(input.shape);
   }
 

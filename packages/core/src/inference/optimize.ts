@@ -5,6 +5,7 @@ import { ConvolutionalBlock, IdentityBlock } from '../blocks/keras-blocks.js';
 import { ResNet } from '../builders/resnet.js';
 import { ArgumentError, ResNetError } from '../errors.js';
 import { flattenTorchOrder } from '../flow.js';
+import { checkFloatInput } from '../input-tensor.js';
 import { ReLU } from '../layers/activation.js';
 import { BatchNorm2d } from '../layers/batchnorm2d.js';
 import { Conv2d } from '../layers/conv2d.js';
@@ -65,18 +66,7 @@ export class InferenceModel {
   predict(input: tf.Tensor): tf.Tensor {
     if (this.isDisposed)
       throw new ResNetError(`the inference form of ${this.name} was disposed; optimize the model again`);
-    if (!(input instanceof tf.Tensor)) {
-      throw new ArgumentError('input', 'a tf.Tensor of shape [batch, height, width, channels]', input);
-    }
-    if (input.isDisposed) throw new ArgumentError('input', 'a live tensor', 'a disposed tensor');
-    if (input.dtype !== 'float32') {
-      throw new ArgumentError(
-        'input',
-        'a float32 tensor',
-        `dtype ${input.dtype}`,
-        "Convert with tf.cast(input, 'float32')",
-      );
-    }
+    checkFloatInput(input);
     this.check?.(input.shape);
     return tf.tidy(() => this.program(input));
   }
