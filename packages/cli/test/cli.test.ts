@@ -1,27 +1,14 @@
-import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { compare, fixturePath, nchwToNhwc, readReference } from '../../../tools/test-support/fixtures.js';
+import { join } from 'node:path';
 import { type HostTensor, parseNpy, serializeNpy } from '@resnet/core';
 import { readSafetensorsFile } from '@resnet/core/node';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { compare, fixturePath, nchwToNhwc, readReference } from '../../../tools/test-support/fixtures.js';
+import { resnet } from './helpers.js';
 
 // The `resnet` command as a user runs it: the built bin in a child process.
-const BIN = resolve(import.meta.dirname, '../dist/bin.js');
-const run = promisify(execFile);
 let dir: string;
-
-async function resnet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 const readNpy = (path: string): HostTensor => parseNpy(new Uint8Array(readFileSync(path)));
 

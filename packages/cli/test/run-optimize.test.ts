@@ -1,8 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compare, fixturePath } from '../../../tools/test-support/fixtures.js';
 import { describe, expect, it } from 'vitest';
+import { compare, fixturePath } from '../../../tools/test-support/fixtures.js';
 import { readNpy, resnet } from './helpers.js';
 
 describe('resnet run --optimize', () => {

@@ -1,23 +1,10 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { REFERENCE, readReference } from '../../../tools/test-support/fixtures.js';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REFERENCE, readReference } from '../../../tools/test-support/fixtures.js';
+import { resnet } from './helpers.js';
 
 // The `resnet` command as a user runs it: the built bin in a child process.
-const BIN = resolve(import.meta.dirname, '../dist/bin.js');
-const run = promisify(execFile);
-
-async function resnet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 const torchinfo = readReference<{ cases: Record<string, { total_mult_adds: number; total_params: number }> }>(
   'torchinfo_summary_224.json',

@@ -1,27 +1,14 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { readSafetensorsFile } from '@resnet/core/node';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { resnet } from './helpers.js';
 
 // `resnet train` as a user runs it: the built bin in a child process. The ≥70% accuracy run
 // (4,000 images, 2 epochs) takes minutes; it is recorded in docs/guide/training.md, and these tests
 // train a few steps.
-const BIN = resolve(import.meta.dirname, '../dist/bin.js');
-const run = promisify(execFile);
 let dir: string;
-
-async function resnet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'resnet-train-cli-'));
