@@ -72,7 +72,7 @@ async function grads(backend: 'wasm' | 'cpu') {
   });
 }
 
-describe('WASM convolution gradients (ours: input gradient as one convolution, filter gradient as products)', () => {
+describe('WASM convolution gradients (ours: input gradient as one convolution, filter gradient as one convolution)', () => {
   it('match the CPU backend’s kernels for strides 1 and 2, explicit, same and valid padding', async () => {
     const wasm = await grads('wasm');
     const cpu = await grads('cpu');

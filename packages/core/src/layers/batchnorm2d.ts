@@ -62,11 +62,7 @@ export class BatchNorm2d extends Layer {
       return tf.batchNorm(x4, this.runningMean, this.runningVar, this.bias, this.weight, this.eps);
     }
     const count = x4.shape[0] * x4.shape[1] * x4.shape[2];
-    const { mean, variance } = tf.moments(x4, [0, 1, 2]);
-    // Written with broadcasting ops rather than tf.batchNorm: their gradients reduce with Sum,
-    // where tf.batchNorm's tiles [C] statistics to the input's shape several times (slow on WASM).
-    const scale = tf.mul(this.weight, tf.rsqrt(tf.add(variance, this.eps)));
-    const y = tf.add(tf.mul(tf.sub(x4, mean), scale), this.bias);
+    const { y, mean, variance } = batchNormTrain(x4, this.weight, this.bias, this.eps);
     tf.tidy(() => {
       const m = this.momentum;
       const unbiased = tf.mul(variance, count / (count - 1));
@@ -74,6 +70,57 @@ export class BatchNorm2d extends Layer {
       this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
       this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
     });
+    tf.dispose([mean, variance]);
     return y;
   }
+}
+
+/**
+ * Train-mode batch normalisation over N, H, W with its gradient written out (a custom gradient):
+ * 4 full-size kernels forward and 7 backward, where differentiating the broadcasting ops takes
+ * about twice as many (the full-size kernels are what costs on WASM). With x̂ = (x − μ)/√(σ² + ε),
+ * k = γ/√(σ² + ε) and M = N·H·W values per channel:
+ *   dβ = Σ dy,  dγ = Σ dy·x̂,  dx = k·dy − x̂·(k·dγ/M) − k·dβ/M,
+ * where the last two terms are one `batchNorm` kernel (an affine map of x̂).
+ * Returns the batch statistics (biased variance) too; the caller disposes them.
+ */
+function batchNormTrain(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D | tf.Variable,
+  beta: tf.Tensor1D | tf.Variable,
+  eps: number,
+): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | undefined;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xi, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    const { mean, variance } = tf.moments(xi, [0, 1, 2]) as { mean: tf.Tensor1D; variance: tf.Tensor1D };
+    const value = tf.batchNorm(xi, mean, variance, b, g, eps);
+    save([xi, mean, variance, g]);
+    stats = { mean: tf.keep(tf.clone(mean)), variance: tf.keep(tf.clone(variance)) };
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sMean, sVar, sGamma] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+        const dy4 = dy as tf.Tensor4D;
+        const m = sx.shape[0] * sx.shape[1] * sx.shape[2];
+        const xhat = tf.batchNorm(sx, sMean, sVar, undefined, undefined, eps);
+        const dBeta = tf.sum(dy4, [0, 1, 2]);
+        const dGamma = tf.sum(tf.mul(dy4, xhat), [0, 1, 2]);
+        const k = tf.mul(sGamma, tf.rsqrt(tf.add(sVar, eps)));
+        const affine = tf.batchNorm(
+          sx,
+          sMean,
+          sVar,
+          tf.mul(k, tf.div(dBeta, -m)),
+          tf.mul(k, tf.div(dGamma, -m)),
+          eps,
+        );
+        const dx = tf.add(tf.mul(dy4, k), affine);
+        return [dx, dGamma, dBeta];
+      },
+    };
+  });
+  const y = op(x, gamma, beta) as tf.Tensor4D;
+  if (!stats) throw new ResNetError('BatchNorm2d: the batch statistics were not computed');
+  return { y, ...stats };
 }
