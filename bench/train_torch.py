@@ -1,5 +1,5 @@
-"""Debian torch, one thread: ResNet-20 (option-A shortcuts, as @resnet/zoo's resnet20) training
-steps (SGD momentum, cross-entropy) at the batch size given; prints JSON {imagesPerSec, ...}."""
+"""Debian torch on the threads given (default 1): ResNet-20 (option-A shortcuts, as @resnet/zoo's resnet20) training
+steps (SGD momentum, cross-entropy) at the batch size given (argv: batch steps [threads]); prints JSON {imagesPerSec, ...}."""
 import json
 import sys
 import time
@@ -8,7 +8,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-torch.set_num_threads(1)
 
 
 class Block(nn.Module):
@@ -50,6 +49,8 @@ class ResNet20(nn.Module):
 
 def main():
     batch, steps = int(sys.argv[1]), int(sys.argv[2])
+    threads = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = ResNet20().train()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
@@ -75,7 +76,7 @@ def main():
         t = time.perf_counter()
         model(x)
         infer = time.perf_counter() - t
-    print(json.dumps({"torch": torch.__version__, "stepSeconds": median, "imagesPerSec": batch / median,
+    print(json.dumps({"torch": torch.__version__, "threads": threads, "stepSeconds": median, "imagesPerSec": batch / median,
                       "inferImagesPerSec": batch / infer, "params": sum(p.numel() for p in model.parameters())}))
 
 

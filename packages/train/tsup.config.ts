@@ -1,9 +1,9 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/node.ts'],
+  entry: ['src/index.ts', 'src/node.ts', 'src/parallel-worker.ts'],
+  dts: { entry: ['src/index.ts', 'src/node.ts'] },
   format: ['esm', 'cjs'],
-  dts: true,
   sourcemap: true,
   clean: true,
   target: 'es2022',

@@ -55,6 +55,29 @@ describe('resnet train', () => {
     for (const [name, t] of a) expect(Array.from(b.get(name)?.data ?? []), name).toEqual(Array.from(t.data));
   }, 600_000);
 
+  it('--workers 2 trains data-parallel, reproducibly: resuming gives the same weights as not stopping', async () => {
+    const straight = join(dir, 'dp-straight');
+    const r = await resnet('train', ...SMALL, '--epochs', '2', '--workers', '2', '--checkpoint', straight, '--json');
+    expect(r.code).toBe(0);
+    const last = JSON.parse(r.stdout.trim().split('\n').pop() as string);
+    expect(last.workers).toBe(2);
+    expect(last.trainImages).toBe(20);
+    const stopped = join(dir, 'dp-stopped');
+    const args = [...SMALL, '--epochs', '2', '--workers', '2', '--checkpoint', stopped];
+    expect((await resnet('train', ...args, '--stop-after', '1')).code).toBe(0);
+    expect((await resnet('train', ...args, '--resume')).code).toBe(0);
+    const a = readSafetensorsFile(join(straight, 'checkpoint.safetensors')).tensors;
+    const b = readSafetensorsFile(join(stopped, 'checkpoint.safetensors')).tensors;
+    for (const [name, t] of a) expect(Array.from(b.get(name)?.data ?? []), name).toEqual(Array.from(t.data));
+    // A different worker count is a different run (BatchNorm statistics per share): refused on resume.
+    const other = await resnet('train', ...SMALL, '--epochs', '2', '--checkpoint', stopped, '--resume');
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/trained with workers 2, this run asks for 1/);
+    const tooMany = await resnet('train', ...SMALL, '--workers', '11');
+    expect(tooMany.code).toBe(2);
+    expect(tooMany.stderr).toMatch(/--workers 11 needs --batch of at least 11/);
+  }, 600_000);
+
   it('refuses bad options and checkpoints with one-line errors, overwriting nothing', async () => {
     const usage = await resnet('train', '--resume');
     expect(usage.code).toBe(2);

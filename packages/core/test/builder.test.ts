@@ -1,7 +1,7 @@
-import { readReference } from '../../../tools/test-support/fixtures.js';
 import { initBackend } from '@resnet/backends';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readReference } from '../../../tools/test-support/fixtures.js';
 import {
   ArgumentError,
   BasicBlock,
@@ -138,6 +138,34 @@ describe('blocks', () => {
     // pixel (0,0) holds channels [1, 2] → [0, 1, 2, 0]; pixel (0,2) holds [5, 6].
     expect(Array.from(y.dataSync()).slice(0, 8)).toEqual([0, 1, 2, 0, 0, 5, 6, 0]);
     tf.dispose([x, y]);
+  });
+
+  it('the option-A shortcut at even sizes (the reshape path) equals x[:, ::2, ::2] with zero channels, and so does its gradient', () => {
+    const [n, h, w, c] = [2, 4, 6, 3];
+    const shortcut = new ZeroPadShortcut(3, 7, 2);
+    const x = tf.tensor4d(
+      Array.from({ length: n * h * w * c }, (_, i) => i + 1),
+      [n, h, w, c],
+    );
+    const expected: number[] = [];
+    for (let b = 0; b < n; b++)
+      for (let y = 0; y < h; y += 2)
+        for (let xx = 0; xx < w; xx += 2) {
+          expected.push(0, 0); // padBefore = floor((7 − 3) / 2)
+          for (let k = 0; k < c; k++) expected.push(((b * h + y) * w + xx) * c + k + 1);
+          expected.push(0, 0);
+        }
+    const y = shortcut.call(x);
+    expect(y.shape).toEqual([n, 2, 3, 7]);
+    expect(Array.from(y.dataSync())).toEqual(expected);
+    // d/dx Σ y: 1 where a pixel was kept, 0 elsewhere.
+    const g = tf.grad((t: tf.Tensor) => tf.sum(shortcut.call(t)))(x);
+    const ones = Array.from({ length: n * h * w * c }, (_, i) => {
+      const p = Math.floor(i / c);
+      return (Math.floor(p / w) % h) % 2 === 0 && (p % w) % 2 === 0 ? 1 : 0;
+    });
+    expect(Array.from(g.dataSync())).toEqual(ones);
+    tf.dispose([x, y, g]);
   });
 
   it('zeroInitResidual sets the last BatchNorm γ of every block to zero', () => {

@@ -324,3 +324,5 @@ export function loadCheckpoint(path: string, model: Module, optimizer: Optimizer
   if (m.lr !== undefined && Number.isFinite(Number(m.lr))) optimizer.lr = Number(m.lr);
   return { epoch, rng, run };
 }
+
+export { createDataParallel, type DataParallelOptions, type DataParallelTrainer } from './parallel.js';

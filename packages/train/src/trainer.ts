@@ -100,7 +100,7 @@ export function trainStep(model: Module, optimizer: Optimizer, batch: Batch, opt
   }
 }
 
-function checkBatch(batch: Batch): void {
+export function checkBatch(batch: Batch): void {
   if (batch === null || typeof batch !== 'object')
     throw new ArgumentError('batch', 'a batch { images, labels, shape }', batch);
   const { images, labels, shape } = batch;
@@ -140,15 +140,9 @@ export function trainEpoch(
   options: EpochOptions,
 ): MetricsSummary {
   const metrics = new Metrics();
-  const total = batchCount(dataset, options.batchSize, true) || 1;
+  const { total, iterator } = epochBatches(dataset, options);
   let i = 0;
-  const dropLast = dataset.length >= options.batchSize;
-  for (const batch of batches(dataset, {
-    batchSize: options.batchSize,
-    rng: options.rng,
-    augment: options.augment ?? {},
-    dropLast,
-  })) {
+  for (const batch of iterator) {
     if (options.schedule) optimizer.lr = options.schedule(optimizer.stepCount);
     const r = trainStep(model, optimizer, batch, options);
     metrics.add(r.loss, r.size, r.top1, r.top5);
@@ -158,6 +152,23 @@ export function trainEpoch(
   return metrics.summary();
 }
 // #endregion
+
+/** One epoch's shuffled, augmented batches (a last partial batch dropped) and their count. */
+export function epochBatches(
+  dataset: ImageDataset,
+  options: Pick<EpochOptions, 'batchSize' | 'rng' | 'augment'>,
+): { total: number; iterator: Iterable<Batch> } {
+  const dropLast = dataset.length >= options.batchSize;
+  return {
+    total: batchCount(dataset, options.batchSize, dropLast) || 1,
+    iterator: batches(dataset, {
+      batchSize: options.batchSize,
+      rng: options.rng,
+      augment: options.augment ?? {},
+      dropLast,
+    }),
+  };
+}
 
 /** Loss and accuracy of `model` on `dataset` in eval mode (running statistics), without augmentation. */
 export function evaluate(

@@ -177,3 +177,94 @@ outputs['warmCosine'] = run(lambda o: S.ChainedScheduler([S.LinearLR(o, start_fa
     expect(() => constantLr(0.1)(-1)).toThrow(/step: expected an integer >= 0/);
   });
 });
+
+describe('ResNet-20 (option-A shortcuts) trains as torch does', () => {
+  it('train-mode loss, every parameter gradient and the updated running statistics match torch autograd', async () => {
+    const { createModel } = await import('@resnet/zoo');
+    const { exportStateDict } = await import('@resnet/core');
+    const { computeGradients } = await import('../src/index.js');
+    const model = createModel('resnet20', { seed: 5 });
+    // BatchNorm γ and β away from 1 and 0, so that their gradients and the affine map are tested.
+    for (const [name, v] of model.namedParameters()) {
+      if (/bn\d?\.(weight|bias)$/.test(name)) {
+        const base = name.endsWith('weight') ? 1 : 0;
+        v.assign(tf.add(tf.randomUniform(v.shape, -0.5, 0.5, 'float32', name.length), base));
+      }
+    }
+    const state = Object.fromEntries(
+      [...exportStateDict(model)].map(([n, t]) => [
+        n,
+        { shape: t.shape, data: Array.from(t.data as ArrayLike<number>) },
+      ]),
+    );
+    const n = 8;
+    const images = Float32Array.from({ length: n * 32 * 32 * 3 }, (_, i) => Math.sin(i * 0.37) * 1.5);
+    const labels = Int32Array.from({ length: n }, (_, i) => (i * 7) % 10);
+    const ours = computeGradients(model, { images, labels, shape: [n, 32, 32, 3] });
+    const after = new Map([...exportStateDict(model)].map(([k, t]) => [k, Array.from(t.data as ArrayLike<number>)]));
+    const ref = runTorch<{ loss: number[]; grads: Record<string, number[]>; buffers: Record<string, number[]> }>(
+      `import torch.nn as nn
+import torch.nn.functional as F
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.stride, self.extra = stride, cout - cin
+    def forward(self, x):
+        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        s = x[:, :, ::self.stride, ::self.stride]
+        if self.extra:  # option A (He et al. 2016): zero channels, half before and half after
+            s = F.pad(s, (0, 0, 0, 0, self.extra // 2, self.extra - self.extra // 2))
+        return F.relu(y + s)
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        cin = 16
+        for i, c in enumerate([16, 32, 64]):
+            setattr(self, f'layer{i + 1}', nn.Sequential(*[Block(cin if j == 0 else c, c, 2 if (i > 0 and j == 0) else 1) for j in range(3)]))
+            cin = c
+        self.fc = nn.Linear(64, 10)
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+net = Net().train()
+sd = {k: torch.tensor(np.array(v['data'], dtype=np.float32 if 'num_batches' not in k else np.int64).reshape(v['shape'])) for k, v in inputs['state'].items()}
+net.load_state_dict(sd)
+x = torch.tensor(np.array(inputs['images'], dtype=np.float32).reshape(8, 32, 32, 3)).permute(0, 3, 1, 2)
+loss = F.cross_entropy(net(x), torch.tensor(inputs['labels']))
+loss.backward()
+outputs['loss'] = tolist(loss)
+outputs['grads'] = {k: tolist(p.grad) for k, p in net.named_parameters()}
+outputs['buffers'] = {k: tolist(b) for k, b in net.named_buffers() if 'running' in k}`,
+      { state, images, labels: Array.from(labels) },
+    );
+    expect(Math.abs(ours.loss - (ref.loss[0] as number))).toBeLessThan(1e-5 * Math.abs(ref.loss[0] as number) + 1e-6);
+    const layouts = new Map(model.namedSlots().map(([k, s]) => [k, s.layout]));
+    let worstGrad = 0;
+    for (const [name, g] of Object.entries(ours.grads)) {
+      const layout = layouts.get(name);
+      const t = layout === 'hwio' ? tf.transpose(g, [3, 2, 0, 1]) : layout === 'io' ? tf.transpose(g) : tf.clone(g);
+      const r = ref.grads[name] as number[];
+      const scale = Math.max(...r.map(Math.abs));
+      worstGrad = Math.max(worstGrad, maxDiff(t.dataSync(), r) / scale);
+      t.dispose();
+    }
+    expect(Object.keys(ours.grads).sort()).toEqual(Object.keys(ref.grads).sort());
+    expect(worstGrad).toBeLessThan(1e-4);
+    let worstStat = 0;
+    for (const [name, r] of Object.entries(ref.buffers))
+      worstStat = Math.max(worstStat, maxDiff(after.get(name) ?? [], r));
+    expect(worstStat).toBeLessThan(1e-5);
+    console.log(
+      `resnet20 train step vs torch: gradients ${worstGrad.toExponential(2)} (relative to each tensor's largest), running statistics ${worstStat.toExponential(2)}`,
+    );
+    tf.dispose([ours.logits, ...Object.values(ours.grads)]);
+    model.dispose();
+  }, 120_000);
+});

@@ -4,6 +4,7 @@ import { manualSeed, ResNetError } from '@resnet/core';
 import {
   type Augmentation,
   cosineLr,
+  type EpochOptions,
   evaluate,
   type MetricsSummary,
   Rng,
@@ -11,13 +12,13 @@ import {
   trainEpoch,
   withWarmup,
 } from '@resnet/train';
-import { loadCheckpoint, loadFashionMnist, saveCheckpoint } from '@resnet/train/node';
+import { createDataParallel, loadCheckpoint, loadFashionMnist, saveCheckpoint } from '@resnet/train/node';
 import { createModel, getPreset } from '@resnet/zoo';
 import { BACKEND_HELP, backendOption, startBackend } from '../backend.js';
 import { type Command, choiceFlag, intFlag, stringFlag, UsageError } from '../command.js';
 
 const USAGE =
-  'resnet train [--arch NAME] [--data fashion-mnist] [--epochs N] [--batch N] [--lr X] [--limit N] [--test-limit N] [--backend NAME] [--checkpoint DIR] [--resume] [--seed N] [--json]';
+  'resnet train [--arch NAME] [--data fashion-mnist] [--epochs N] [--batch N] [--lr X] [--limit N] [--test-limit N] [--backend NAME] [--workers N] [--checkpoint DIR] [--resume] [--seed N] [--json]';
 
 /** The checkpoint file inside --checkpoint DIR. */
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
@@ -56,12 +57,15 @@ ${BACKEND_HELP}
   --stop-after N     stop after epoch N (its checkpoint written); continue later with --resume
   --resume           continue from DIR/${CHECKPOINT_FILE} (same options; same result as not stopping)
   --seed N           seed of the initial weights, shuffling and augmentation (default 0)
+  --workers N        data-parallel over N threads (wasm/cpu): each computes the gradients of 1/N of
+                     every batch, averaged before the step (BatchNorm per share, as torch DDP). Default 1
   --json             print the result as JSON; its last stdout line has testAccuracy and trainImagesPerSec
 
 Examples:
   resnet train --arch resnet20 --data fashion-mnist --limit 4000 --epochs 2 --backend wasm
   resnet train --arch plain56 --limit 2000 --epochs 3 --eval-each-epoch --json
   resnet train --arch resnet20 --epochs 10 --checkpoint runs/r20
+  resnet train --arch resnet20 --limit 4000 --epochs 2 --workers 2
   resnet train --arch resnet20 --epochs 10 --checkpoint runs/r20 --resume`,
   options: {
     arch: { type: 'string' },
@@ -77,6 +81,7 @@ Examples:
     resume: { type: 'boolean' },
     'stop-after': { type: 'string' },
     seed: { type: 'string' },
+    workers: { type: 'string' },
     json: { type: 'boolean' },
     ...backendOption,
   },
@@ -97,6 +102,9 @@ Examples:
     const checkpointDir = stringFlag(args, 'checkpoint');
     const resume = args.values.resume === true;
     const stopAfter = intFlag(args, 'stop-after', epochs, 1, epochs);
+    const workers = intFlag(args, 'workers', 1, 1, 64);
+    if (workers > batchSize)
+      throw new UsageError(`--workers ${workers} needs --batch of at least ${workers} (one image per worker)`);
     if (resume && checkpointDir === undefined) {
       throw new UsageError('--resume needs --checkpoint DIR: the directory of the run to continue');
     }
@@ -112,9 +120,14 @@ Examples:
         );
       }
     }
-    const runInfo = { arch, data: 'fashion-mnist', batch: batchSize, lr, limit, seed, epochs, labelSmoothing };
+    const runInfo = { arch, data: 'fashion-mnist', batch: batchSize, lr, limit, seed, epochs, labelSmoothing, workers };
 
     const backend = await startBackend(args);
+    if (workers > 1 && backend !== 'wasm' && backend !== 'cpu') {
+      throw new UsageError(
+        `--workers runs one wasm or cpu backend per worker thread; the ${backend} backend already uses every core: drop --workers`,
+      );
+    }
     const log = (line: string) => (json ? io.stderr(`${line}\n`) : io.stdout(`${line}\n`));
     const t0 = performance.now();
     const data = loadFashionMnist({ trainLimit: limit, testLimit });
@@ -128,6 +141,15 @@ Examples:
       model.namedParameters().filter(([, v]) => v.trainable),
       { lr, momentum: 0.9, weightDecay: 5e-4 },
     );
+    const parallel =
+      workers > 1
+        ? await createDataParallel({
+            replicas: workers,
+            preset: arch,
+            presetOptions: { numClasses: 10, inputChannels: 1 },
+            backend: backend as 'wasm' | 'cpu',
+          })
+        : undefined;
     try {
       const rng = new Rng(seed);
       let startEpoch = 0;
@@ -135,7 +157,7 @@ Examples:
       if (resume && checkpointPath) {
         const info = loadCheckpoint(checkpointPath, model, optimizer);
         const saved = (info.run ?? {}) as Record<string, unknown>;
-        for (const key of ['arch', 'batch', 'lr', 'limit', 'seed', 'labelSmoothing'] as const) {
+        for (const key of ['arch', 'batch', 'lr', 'limit', 'seed', 'labelSmoothing', 'workers'] as const) {
           if (saved[key] !== undefined && saved[key] !== runInfo[key]) {
             throw new ResNetError(
               `${checkpointPath} was trained with ${key} ${JSON.stringify(saved[key])}, this run asks for ${JSON.stringify(runInfo[key])}: pass the same options to resume`,
@@ -160,7 +182,7 @@ Examples:
         const start = performance.now();
         const bar = io.isTTY && !json ? progressBar(io, epoch + 1, epochs) : undefined;
         let lastLine = 0;
-        const summary = trainEpoch(model, optimizer, data.train, {
+        const epochOptions: EpochOptions = {
           batchSize,
           rng,
           augment,
@@ -176,7 +198,10 @@ Examples:
               );
             }
           },
-        });
+        };
+        const summary = parallel
+          ? await parallel.trainEpoch(model, optimizer, data.train, epochOptions)
+          : trainEpoch(model, optimizer, data.train, epochOptions);
         const seconds = (performance.now() - start) / 1000;
         if (bar) io.stderr('\n');
         trainSeconds += seconds;
@@ -230,6 +255,7 @@ Examples:
         arch,
         data: 'fashion-mnist',
         backend,
+        workers,
         epochs,
         batch: batchSize,
         lr,
@@ -252,6 +278,7 @@ Examples:
         );
       }
     } finally {
+      await parallel?.close();
       model.dispose();
       optimizer.dispose();
     }

@@ -43,7 +43,7 @@ export class ZeroPadShortcut extends Layer {
   protected compute(x: tf.Tensor): tf.Tensor {
     const [n, h, w, c] = x.shape as [number, number, number, number];
     const s = this.stride;
-    const sub = s === 1 ? x : tf.stridedSlice(x, [0, 0, 0, 0], [n, h, w, c], [1, s, s, 1]);
+    const sub = s === 1 ? x : subsample(x as tf.Tensor4D, s);
     const before = this.padBefore;
     const after = this.outChannels - this.inChannels - before;
     if (before === 0 && after === 0) return s === 1 ? tf.clone(x) : sub;
@@ -54,4 +54,16 @@ export class ZeroPadShortcut extends Layer {
       [before, after],
     ]);
   }
+}
+
+/**
+ * x[:, ::s, ::s, :]. When s divides the height and width, as a reshape and a plain slice (rows
+ * [n·h/s, s, w/s, s·c], keep the first of each s rows and the first c of each s·c values): on WASM
+ * about 4× faster than tfjs's StridedSlice forward and backward. Otherwise StridedSlice.
+ */
+function subsample(x: tf.Tensor4D, s: number): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  if (h % s !== 0 || w % s !== 0) return tf.stridedSlice(x, [0, 0, 0, 0], [n, h, w, c], [1, s, s, 1]) as tf.Tensor4D;
+  const rows = tf.reshape(x, [(n * h) / s, s, w / s, s * c]);
+  return tf.reshape(tf.slice(rows, [0, 0, 0, 0], [(n * h) / s, 1, w / s, c]), [n, h / s, w / s, c]);
 }

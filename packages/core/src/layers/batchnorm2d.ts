@@ -107,14 +107,7 @@ function batchNormTrain(
         const dBeta = tf.sum(dy4, [0, 1, 2]);
         const dGamma = tf.sum(tf.mul(dy4, xhat), [0, 1, 2]);
         const k = tf.mul(sGamma, tf.rsqrt(tf.add(sVar, eps)));
-        const affine = tf.batchNorm(
-          sx,
-          sMean,
-          sVar,
-          tf.mul(k, tf.div(dBeta, -m)),
-          tf.mul(k, tf.div(dGamma, -m)),
-          eps,
-        );
+        const affine = tf.batchNorm(sx, sMean, sVar, tf.mul(k, tf.div(dBeta, -m)), tf.mul(k, tf.div(dGamma, -m)), eps);
         const dx = tf.add(tf.mul(dy4, k), affine);
         return [dx, dGamma, dBeta];
       },
