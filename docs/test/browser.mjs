@@ -11,21 +11,22 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { chromiumLaunchOptions } from '../../tools/test-support/chromium.mjs';
 import { resolvePath, serve } from './server.mjs';
 
 const docs = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(docs, '.vitepress/dist');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const DEMO_TIMEOUT_MS = 240_000;
 
 if (!existsSync(join(dist, 'index.html'))) {
   console.error('docs test: docs/.vitepress/dist is missing; build the site first with `pnpm docs:build`');
   process.exit(1);
 }
-if (!existsSync(CHROMIUM)) {
-  console.error(
-    `docs test: no Chromium at ${CHROMIUM}; install it with \`node scripts/bootstrap.mjs --test\` (Debian package chromium) or set CHROMIUM_PATH`,
-  );
+let launchOptions;
+try {
+  launchOptions = chromiumLaunchOptions();
+} catch (e) {
+  console.error(`docs test: ${e.message}`);
   process.exit(1);
 }
 
@@ -58,19 +59,7 @@ const fail = (m) => {
 };
 const t0 = performance.now();
 const server = await serve(dist);
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--use-angle=swiftshader',
-    '--enable-unsafe-swiftshader',
-  ],
-});
+const browser = await chromium.launch(launchOptions);
 
 try {
   const context = await browser.newContext();

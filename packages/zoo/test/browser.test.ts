@@ -6,6 +6,7 @@ import { dirname, extname, join, resolve } from 'node:path';
 import { fixturePath } from '../../../tools/test-support/fixtures.js';
 import { build } from 'esbuild';
 import { type Browser, chromium } from 'playwright-core';
+import { chromiumLaunchOptions } from '../../../tools/test-support/chromium.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // resnet18 with torchvision's weights in Debian's headless Chromium, against torchvision's output
@@ -15,7 +16,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 //   On a GPU that renders only float16, initBackend reports floatPrecision 16 and ~1e-3 is what
 //   to expect; this test requires float32.
 const TOLERANCE = { wasm: 1e-4, webgl: 1e-4 } as const;
-const CHROMIUM = '/usr/bin/chromium';
 
 let server: Server;
 let browser: Browser;
@@ -29,9 +29,7 @@ const TYPES: Record<string, string> = {
 };
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (\`npm test\` does, scripts/system-deps.mjs)`);
-  }
+  const launchOptions = chromiumLaunchOptions();
   const result = await build({
     entryPoints: [join(import.meta.dirname, 'browser', 'page.ts')],
     bundle: true,
@@ -76,18 +74,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--use-angle=swiftshader',
-      '--enable-unsafe-swiftshader',
-    ],
-  });
+  browser = await chromium.launch(launchOptions);
 });
 
 afterAll(async () => {
