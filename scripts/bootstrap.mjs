@@ -2,7 +2,8 @@
 // Installs everything this repository needs on a fresh machine that has only Node 20 and npm:
 //   node scripts/bootstrap.mjs            pnpm (the pinned version) and the workspace's packages
 //   node scripts/bootstrap.mjs --test     also the Debian packages the tests use (torch and
-//                                         torchvision as the numerical oracle, Chromium, Jupyter)
+//                                         torchvision as the numerical oracle, Chromium, Jupyter,
+//                                         clang to check our compiled WASM kernels)
 // Idempotent: what is already installed is left alone. Needs root (or sudo) for apt-get.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -28,8 +29,9 @@ if (major < 20) {
   process.exit(1);
 }
 
-// 1. Debian packages for the tests (the oracle, the browser, Jupyter).
-if (args.has('--test') && !installSystemPackages(['reference', 'browser', 'notebooks'], log)) process.exit(1);
+// 1. Debian packages for the tests (the oracle, the browser, Jupyter, clang).
+if (args.has('--test') && !installSystemPackages(['reference', 'browser', 'notebooks', 'wasm-kernels'], log))
+  process.exit(1);
 
 // 2. pnpm, the exact version of package.json's packageManager (corepack cannot verify it here).
 const wanted = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager.split('@')[1];

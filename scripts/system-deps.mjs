@@ -1,6 +1,7 @@
 // Debian packages the repository uses, by purpose, and how to tell they are present.
-import { existsSync } from 'node:fs';
+
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 export const PYTHON = '/usr/bin/python3';
 
@@ -14,6 +15,13 @@ const GROUPS = {
   browser: {
     packages: ['chromium'],
     present: () => existsSync('/usr/bin/chromium'),
+  },
+  // Our WASM kernels (packages/backends/csrc) are committed compiled; the tests rebuild them with
+  // Debian's clang and check that the committed module is what the source builds.
+  'wasm-kernels': {
+    packages: ['clang', 'lld', 'llvm-14'],
+    present: () =>
+      existsSync('/usr/bin/clang') && existsSync('/usr/bin/wasm-ld') && existsSync('/usr/lib/llvm-14/bin/llvm-objdump'),
   },
   // Notebooks run on Debian's Jupyter with the tslab kernel.
   notebooks: {

@@ -1,14 +1,15 @@
 import './gradients.js';
 
-export { registerMissingGradientKernels, registerMissingGradients } from './kernels/index.js';
 export {
   BACKEND_NAMES,
-  type BackendInfo,
   BackendError,
+  type BackendInfo,
   type BackendName,
   describeBackend,
-  initBackend,
   type InitBackendOptions,
+  initBackend,
   WASM_BINARY_NAMES,
   type WasmBinaryName,
 } from './init-backend.js';
+export { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, registerFusedBatchNorm } from './kernels/fused-batch-norm.js';
+export { registerMissingGradientKernels, registerMissingGradients } from './kernels/index.js';

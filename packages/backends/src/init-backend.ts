@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { registerFusedBatchNorm } from './kernels/fused-batch-norm.js';
 import { registerMissingGradientKernels } from './kernels/index.js';
 
 /** Backends this package can register. `tensorflow` is tfjs-node's native backend. */
@@ -344,6 +345,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
         );
       }
       await tf.ready();
+      if (name === 'wasm') await registerFusedBatchNorm('wasm');
       if (name === 'cpu') {
         // The CPU backend advises installing tfjs-node on first use; the caller chose CPU on purpose.
         (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;

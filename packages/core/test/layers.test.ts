@@ -1,11 +1,12 @@
-import { compare, fixturePath, nchwToNhwc } from '../../../tools/test-support/fixtures.js';
-import { initBackend } from '@resnet/backends';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, initBackend } from '@resnet/backends';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { compare, fixturePath, nchwToNhwc } from '../../../tools/test-support/fixtures.js';
 import {
   BatchNorm2d,
   Conv2d,
   Flatten,
+  FUSED_BATCH_NORM_KERNELS,
   GlobalPool2d,
   type HostTensor,
   hostToTensor,
@@ -105,5 +106,23 @@ describe('BatchNorm2d matches torch', () => {
       y.dispose();
     }
     bn.dispose();
+  });
+
+  it('in train mode on WASM runs the fused kernels of @resnet/backends when the channels are a multiple of 4', async () => {
+    expect(FUSED_BATCH_NORM_KERNELS).toEqual({ forward: BATCH_NORM_TRAIN, backward: BATCH_NORM_TRAIN_GRAD });
+    const kernelsOf = async (channels: number) => {
+      const bn = new BatchNorm2d(channels).train();
+      const x = tf.randomNormal([2, 3, 3, channels]);
+      const profile = await tf.profile(() => {
+        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.square(bn.call(t) as tf.Tensor)))(x);
+        g.dispose();
+      });
+      tf.dispose(x);
+      bn.dispose();
+      return new Set(profile.kernels.map((k) => k.name));
+    };
+    const fused = await kernelsOf(8);
+    expect(fused.has(BATCH_NORM_TRAIN) && fused.has(BATCH_NORM_TRAIN_GRAD)).toBe(true);
+    expect((await kernelsOf(5)).has(BATCH_NORM_TRAIN)).toBe(false);
   });
 });

@@ -76,6 +76,26 @@ export class BatchNorm2d extends Layer {
 }
 
 /**
+ * Names of the fused train-mode BatchNorm kernels a backend may register through tfjs's kernel
+ * registry (@resnet/backends does for WASM): `forward` takes x, gamma, beta (attrs eps, relu) and
+ * returns y, mean, biased variance; `backward` takes x, dy, mean, variance, gamma (and y when relu)
+ * and returns dx, dgamma, dbeta. Without them BatchNorm2d uses tfjs ops.
+ */
+export const FUSED_BATCH_NORM_KERNELS = {
+  forward: 'ResNetBatchNormTrain',
+  backward: 'ResNetBatchNormTrainGrad',
+} as const;
+
+function fusedBatchNormAvailable(channels: number): boolean {
+  if (channels % 4 !== 0) return false;
+  const backend = tf.getBackend();
+  return (
+    tf.getKernel(FUSED_BATCH_NORM_KERNELS.forward, backend) !== undefined &&
+    tf.getKernel(FUSED_BATCH_NORM_KERNELS.backward, backend) !== undefined
+  );
+}
+
+/**
  * Train-mode batch normalisation over N, H, W with its gradient written out (a custom gradient):
  * 4 full-size kernels forward and 7 backward, where differentiating the broadcasting ops takes
  * about twice as many (the full-size kernels are what costs on WASM). With x̂ = (x − μ)/√(σ² + ε),
@@ -91,6 +111,36 @@ function batchNormTrain(
   eps: number,
 ): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
   let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | undefined;
+  if (fusedBatchNormAvailable(x.shape[3])) {
+    const fused = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [xi, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+      const [value, mean, variance] = tf
+        .engine()
+        .runKernel(FUSED_BATCH_NORM_KERNELS.forward, { x: xi, gamma: g, beta: b }, { eps, relu: false }) as [
+        tf.Tensor4D,
+        tf.Tensor1D,
+        tf.Tensor1D,
+      ];
+      save([xi, mean, variance, g]);
+      stats = { mean: tf.keep(tf.clone(mean)), variance: tf.keep(tf.clone(variance)) };
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sx, sMean, sVar, sGamma] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+          return tf
+            .engine()
+            .runKernel(
+              FUSED_BATCH_NORM_KERNELS.backward,
+              { x: sx, dy, mean: sMean, variance: sVar, gamma: sGamma },
+              { eps, relu: false },
+            ) as tf.Tensor[];
+        },
+      };
+    });
+    const y = fused(x, gamma, beta) as tf.Tensor4D;
+    if (!stats) throw new ResNetError('BatchNorm2d: the batch statistics were not computed');
+    return { y, ...stats };
+  }
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
     const { mean, variance } = tf.moments(xi, [0, 1, 2]) as { mean: tf.Tensor1D; variance: tf.Tensor1D };
