@@ -27,6 +27,7 @@ export {
   computeGradients,
   trainStep,
   trainEpoch,
+  epochBatches,
   evaluate,
   type StepOptions,
   type StepResult,
