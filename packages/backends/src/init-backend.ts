@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { registerElementwiseKernels } from './kernels/elementwise.js';
 import { registerFusedBatchNorm } from './kernels/fused-batch-norm.js';
 import { registerMissingGradientKernels } from './kernels/index.js';
 
@@ -345,7 +346,10 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
         );
       }
       await tf.ready();
-      if (name === 'wasm') await registerFusedBatchNorm('wasm');
+      if (name === 'wasm') {
+        await registerFusedBatchNorm('wasm');
+        await registerElementwiseKernels('wasm');
+      }
       if (name === 'cpu') {
         // The CPU backend advises installing tfjs-node on first use; the caller chose CPU on purpose.
         (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;

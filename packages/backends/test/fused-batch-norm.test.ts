@@ -43,20 +43,18 @@ describe('fused train-mode BatchNorm kernels (WASM SIMD, csrc/bn.c)', () => {
       const [y, mean, variance] = tf
         .engine()
         .runKernel(BATCH_NORM_TRAIN, { x, gamma, beta }, { eps: 1e-5, relu }) as tf.Tensor[];
-      const [dx, dGamma, dBeta] = tf
-        .engine()
-        .runKernel(
-          BATCH_NORM_TRAIN_GRAD,
-          {
-            x,
-            dy,
-            mean: mean as tf.Tensor,
-            variance: variance as tf.Tensor,
-            gamma,
-            ...(relu ? { y: y as tf.Tensor } : {}),
-          },
-          { eps: 1e-5, relu },
-        ) as tf.Tensor[];
+      const [dx, dGamma, dBeta] = tf.engine().runKernel(
+        BATCH_NORM_TRAIN_GRAD,
+        {
+          x,
+          dy,
+          mean: mean as tf.Tensor,
+          variance: variance as tf.Tensor,
+          gamma,
+          ...(relu ? { y: y as tf.Tensor } : {}),
+        },
+        { eps: 1e-5, relu },
+      ) as tf.Tensor[];
       const ref = runTorch<Record<string, number[]>>(
         `x = torch.tensor(np.array(inputs['x'], dtype=np.float32).reshape(${n}, ${h}, ${w}, ${c})).permute(0, 3, 1, 2).requires_grad_()
 g = torch.tensor(np.array(inputs['gamma'], dtype=np.float32), requires_grad=True)

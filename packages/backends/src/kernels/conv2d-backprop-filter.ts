@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { SWAP01, TO_CHWN } from './elementwise.js';
 import { wrapInput } from './wrap-input.js';
 
 /**
@@ -42,16 +43,29 @@ export const conv2dBackpropFilterKernel: tf.KernelFunc = ({ inputs, attrs }) => 
       const { outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw } = info;
       // Xᵀ [Cin, H, W, N]: one 2-D transpose, then a transpose that moves rows of N values (much
       // faster on tfjs-wasm than the direct 4-D permutation).
+      const backendName = tf.getBackend();
+      const fastLayout =
+        dataFormat === 'NHWC' &&
+        tf.getKernel(TO_CHWN, backendName) !== undefined &&
+        tf.getKernel(SWAP01, backendName) !== undefined;
       let xT: tf.Tensor4D;
-      if (dataFormat === 'NCHW') {
+      if (fastLayout) {
+        xT = tf.engine().runKernel(TO_CHWN, { x: xt }) as tf.Tensor4D;
+      } else if (dataFormat === 'NCHW') {
         xT = tf.reshape(tf.transpose(tf.reshape(xt, [n, cin * h * w])), [cin, h, w, n]);
       } else {
         const rows = tf.transpose(tf.reshape(xt, [n, h * w * cin])); // [H·W·Cin, N]
         xT = tf.reshape(tf.transpose(tf.reshape(rows, [h * w, cin, n]), [1, 0, 2]), [cin, h, w, n]);
       }
       // dY as a filter [Ho, Wo, N, Cout].
-      const filter =
-        dataFormat === 'NCHW'
+      const filter = fastLayout
+        ? (tf.reshape(tf.engine().runKernel(SWAP01, { x: tf.reshape(dyt, [n, ho * wo, cout]) }) as tf.Tensor, [
+            ho,
+            wo,
+            n,
+            cout,
+          ]) as tf.Tensor4D)
+        : dataFormat === 'NCHW'
           ? (tf.transpose(dyt, [2, 3, 0, 1]) as tf.Tensor4D)
           : (tf.transpose(dyt, [1, 2, 0, 3]) as tf.Tensor4D);
       // Rows and columns the convolution reads: pad in front, pad or crop behind so that the

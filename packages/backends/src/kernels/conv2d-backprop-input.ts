@@ -47,9 +47,16 @@ export const conv2dBackpropInputKernel: tf.KernelFunc = ({ inputs, attrs }) => {
       const left = kw - 1 - info.padInfo.left;
       const bottom = h + kh - 1 - top - dh;
       const right = w + kw - 1 - left - dw;
-      d = padOrCrop(d, top, bottom, left, right, n, cout);
+      // Negative amounts crop; positive ones become the convolution's own (implicit) padding.
+      d = padOrCrop(d, Math.min(0, top), Math.min(0, bottom), Math.min(0, left), Math.min(0, right), n, cout);
+      const padding: tf.backend_util.ExplicitPadding = [
+        [0, 0],
+        [Math.max(0, top), Math.max(0, bottom)],
+        [Math.max(0, left), Math.max(0, right)],
+        [0, 0],
+      ];
       const flipped = tf.transpose(tf.reverse(wt, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-      const dx = tf.conv2d(d, flipped, 1, 'valid');
+      const dx = tf.conv2d(d, flipped, 1, padding);
       return dataFormat === 'NCHW' ? tf.transpose(dx, [0, 3, 1, 2]) : dx;
     });
   } finally {

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { FUSED_BN_WASM_BASE64 } from './fused-bn-wasm.js';
+import { checkSameMemory, loadWasmKernels, offsetOf, type WasmBackend } from './wasm-kernels.js';
 
 /**
  * Train-mode BatchNorm (optionally followed by ReLU) as two fused kernels for tfjs's WASM backend,
- * from csrc/bn.c compiled to WASM SIMD. The module imports the backend's own memory and works on
+ * from csrc/bn.c compiled to WASM SIMD (wasm-kernels.ts). The module imports the backend's own memory and works on
  * its tensors in place, so nothing is copied: forward is one statistics pass (mean, biased
  * variance; float32 partial sums folded into doubles) and one pass writing y; backward is one pass
  * for Σg and Σg·(x − μ) and one writing dx, where tfjs ops take about 4 and 7 full passes. @resnet/core's
@@ -18,53 +18,7 @@ import { FUSED_BN_WASM_BASE64 } from './fused-bn-wasm.js';
 export const BATCH_NORM_TRAIN = 'ResNetBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'ResNetBatchNormTrainGrad';
 
-interface Exports {
-  bn_stats(x: number, m: number, c: number, mean: number, variance: number, acc: number): void;
-  bn_apply(x: number, m: number, c: number, scale: number, shift: number, y: number, relu: number): void;
-  bn_grad_sums(
-    x: number,
-    dy: number,
-    y: number,
-    m: number,
-    c: number,
-    mean: number,
-    sumDy: number,
-    sumDyXc: number,
-    acc: number,
-  ): void;
-  bn_grad_apply(
-    x: number,
-    dy: number,
-    y: number,
-    m: number,
-    c: number,
-    mean: number,
-    a: number,
-    b: number,
-    d: number,
-    dx: number,
-  ): void;
-}
-
-interface WasmBackend {
-  wasm: {
-    asm?: { memory?: unknown };
-    _malloc(bytes: number): number;
-    _free(ptr: number): void;
-    HEAPF32: Float32Array;
-  };
-  dataIdMap: { get(id: tf.DataId): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
-
 const registered = new Set<string>();
-
-function decode(base64: string): Uint8Array<ArrayBuffer> {
-  const text = atob(base64);
-  const bytes = new Uint8Array(new ArrayBuffer(text.length));
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
-}
 
 /**
  * Registers the fused BatchNorm kernels for the WASM backend `backendName` when its memory can be
@@ -73,21 +27,11 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
  */
 export async function registerFusedBatchNorm(backendName = 'wasm'): Promise<boolean> {
   if (registered.has(backendName)) return true;
-  const backend = tf.findBackend(backendName) as unknown as WasmBackend | null;
-  const memory = backend?.wasm?.asm?.memory;
-  if (!(memory instanceof WebAssembly.Memory)) return false;
-  if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) return false;
-  const module = await WebAssembly.compile(decode(FUSED_BN_WASM_BASE64));
-  const instance = await WebAssembly.instantiate(module, { env: { memory } });
-  const k = instance.exports as unknown as Exports;
-
-  const offset = (b: WasmBackend, t: tf.TensorInfo): number => {
-    const entry = b.dataIdMap.get(t.dataId);
-    if (!entry) throw new Error(`${BATCH_NORM_TRAIN}: a tensor's data is not on this backend`);
-    return entry.memoryOffset;
-  };
+  const k = await loadWasmKernels(backendName);
+  if (!k) return false;
+  const offset = (b: WasmBackend, t: tf.TensorInfo): number => offsetOf(b, t, BATCH_NORM_TRAIN);
   const check = (b: WasmBackend, name: string, x: tf.TensorInfo): { m: number; c: number } => {
-    if (b.wasm.asm?.memory !== memory) throw new Error(`${name}: registered for another WASM backend instance`);
+    checkSameMemory(backendName, b, name);
     const c = x.shape[x.shape.length - 1] as number;
     const m = x.shape.reduce((p, d) => p * d, 1) / c;
     if (x.dtype !== 'float32' || c % 4 !== 0 || m < 1) {

@@ -1,0 +1,90 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
+
+/** Functions of our WASM SIMD module (csrc/*.c); pointers are byte offsets in the backend's memory. */
+export interface KernelExports {
+  bn_stats(x: number, m: number, c: number, mean: number, variance: number, acc: number): void;
+  bn_apply(x: number, m: number, c: number, scale: number, shift: number, y: number, relu: number): void;
+  bn_grad_sums(
+    x: number,
+    dy: number,
+    y: number,
+    m: number,
+    c: number,
+    mean: number,
+    sumDy: number,
+    sumDyXc: number,
+    acc: number,
+  ): void;
+  bn_grad_apply(
+    x: number,
+    dy: number,
+    y: number,
+    m: number,
+    c: number,
+    mean: number,
+    a: number,
+    b: number,
+    d: number,
+    dx: number,
+  ): void;
+  relu(x: number, n: number, y: number): void;
+  relu_grad(dy: number, x: number, n: number, dx: number): void;
+  add(a: number, b: number, n: number, z: number): void;
+  to_chwn(x: number, n: number, hw: number, c: number, out: number): void;
+  swap01(x: number, a: number, b: number, row: number, out: number): void;
+}
+
+/** What our kernels use of tfjs's WASM backend. */
+export interface WasmBackend {
+  wasm: {
+    asm?: { memory?: unknown };
+    _malloc(bytes: number): number;
+    _free(ptr: number): void;
+    HEAPF32: Float32Array;
+  };
+  dataIdMap: { get(id: tf.DataId): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+const modules = new Map<string, { memory: WebAssembly.Memory; exports: KernelExports }>();
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const text = atob(base64);
+  const bytes = new Uint8Array(new ArrayBuffer(text.length));
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * Instantiates our module on the memory of the WASM backend `backendName`, once. Returns null when
+ * that memory cannot be shared with it (tfjs's threaded build, whose memory is a
+ * SharedArrayBuffer): the callers then keep tfjs's kernels.
+ */
+export async function loadWasmKernels(backendName: string): Promise<KernelExports | null> {
+  const known = modules.get(backendName);
+  if (known) return known.exports;
+  const backend = tf.findBackend(backendName) as unknown as WasmBackend | null;
+  const memory = backend?.wasm?.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) return null;
+  if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) return null;
+  const module = await WebAssembly.compile(decode(KERNELS_WASM_BASE64));
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const exports = instance.exports as unknown as KernelExports;
+  modules.set(backendName, { memory, exports });
+  return exports;
+}
+
+/** The byte offset of a tensor's data in the backend's memory. */
+export function offsetOf(backend: WasmBackend, t: tf.TensorInfo, kernel: string): number {
+  const entry = backend.dataIdMap.get(t.dataId);
+  if (!entry) throw new Error(`${kernel}: a tensor's data is not on this backend`);
+  return entry.memoryOffset;
+}
+
+/** Throws unless `backend` is the one whose memory `exports` was instantiated on. */
+export function checkSameMemory(backendName: string, backend: WasmBackend, kernel: string): void {
+  if (modules.get(backendName)?.memory !== backend.wasm.asm?.memory) {
+    throw new Error(`${kernel}: registered for another WASM backend instance`);
+  }
+}
