@@ -45,11 +45,19 @@ about 90 to 180 images/s on different days); only the ratios measured in one run
 
 What limits @resnet: almost all of a step is XNNPACK convolutions — the forward ones, the input
 gradient as one forward convolution and the weight gradient as one convolution with batch and
-channels swapped — running with 128-bit WASM SIMD on one thread at roughly a quarter of torch's
-oneDNN speed for these small (16–64 channel) layers; BatchNorm, ReLU and the copies take most of
-the rest. The data-parallel replicas use the second core. Reaching torch's speed would need
-convolution kernels of our own (Winograd 3×3, which needs 2.25–4× fewer multiplications, compiled
-to WASM SIMD and registered through the kernel registry); that is not done.
+channels swapped — running with 128-bit WASM SIMD (no fused multiply-add) on one thread at about a
+third of torch's oneDNN speed for these small (16–64 channel) layers. BatchNorm, ReLU, the residual
+additions and the weight gradient's layout changes run our own WASM SIMD kernels
+(\`packages/backends/csrc\`) and together take well under a tenth of the step. Two replicas gain what
+two threads gain torch on this machine (its two cores share execution units: torch's 2-thread run is
+about 1.45× its 1-thread run). Reaching torch's one-thread speed would need convolutions that do
+fewer multiplications (Winograd 3×3: 2.25–4× fewer, compiled to WASM SIMD and registered through
+the kernel registry); that is not done.
+
+History of the one-thread figure on this machine (same benchmark, idle, 2026-12-02): 12.3 images/s
+with the first weight-gradient kernel (kh·kw narrow matrix products), 24.5 with the weight gradient
+as one convolution, about 26 with BatchNorm's gradient written out, then the figure above with our
+WASM SIMD BatchNorm, ReLU, Add and layout kernels.
 `;
 writeFileSync(join(root, 'docs/benchmarks/training.md'), md);
 console.log('wrote docs/benchmarks/training.md');
