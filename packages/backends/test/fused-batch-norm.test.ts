@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runTorch } from '../../../tools/test-support/torch.js';
-import { initBackend } from '../src/index.js';
+import { initBackend, registerFusedBatchNorm } from '../src/index.js';
 import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from '../src/kernels/fused-batch-norm.js';
 
 beforeAll(async () => {
@@ -89,6 +89,12 @@ outputs['dbeta'] = tolist(b.grad)`,
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose([x, gamma, beta, dy]);
     }
+  });
+
+  it('registers only on a WASM backend whose memory it can use, and refuses a bad backend name', async () => {
+    await expect(registerFusedBatchNorm(42 as unknown as string)).rejects.toThrow(/backendName must be the name/);
+    expect(await registerFusedBatchNorm('no-such-backend')).toBe(false);
+    expect(await registerFusedBatchNorm('wasm')).toBe(true);
   });
 
   it('refuses what they cannot do (channels not a multiple of 4, int32), naming the shape', () => {

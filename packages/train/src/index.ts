@@ -1,35 +1,35 @@
-export { Rng, type RngState } from './rng.js';
-export { crossEntropy, checkLabels, type CrossEntropyOptions } from './loss.js';
 export {
-  Sgd,
-  Adam,
-  type SgdOptions,
-  type AdamOptions,
-  type Optimizer,
-  type OptimizerState,
-  type NamedParameters,
-} from './optim.js';
-export { type LrSchedule, constantLr, stepLr, cosineLr, withWarmup } from './schedule.js';
-export { countCorrect, Metrics, type MetricsSummary } from './metrics.js';
-export {
-  type ImageDataset,
-  type InMemoryDatasetInit,
   type Augmentation,
   type Batch,
   type BatchOptions,
+  batchCount,
+  batches,
+  type ImageDataset,
+  type InMemoryDatasetInit,
   inMemoryDataset,
   sliceDataset,
-  batches,
-  batchCount,
 } from './data.js';
+export { type CrossEntropyOptions, checkLabels, crossEntropy } from './loss.js';
+export { countCorrect, Metrics, type MetricsSummary } from './metrics.js';
 export {
-  NonFiniteLossError,
+  Adam,
+  type AdamOptions,
+  type NamedParameters,
+  type Optimizer,
+  type OptimizerState,
+  Sgd,
+  type SgdOptions,
+} from './optim.js';
+export { Rng, type RngState } from './rng.js';
+export { constantLr, cosineLr, type LrSchedule, stepLr, withWarmup } from './schedule.js';
+export {
   computeGradients,
-  trainStep,
-  trainEpoch,
+  type EpochOptions,
   epochBatches,
   evaluate,
+  NonFiniteLossError,
   type StepOptions,
   type StepResult,
-  type EpochOptions,
+  trainEpoch,
+  trainStep,
 } from './trainer.js';

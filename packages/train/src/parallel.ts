@@ -133,6 +133,20 @@ export async function createDataParallel(options: DataParallelOptions): Promise<
 
   async function step(model: Module, optimizer: Optimizer, batch: Batch, opts: StepOptions = {}): Promise<StepResult> {
     if (closed) throw new ResNetError('this data-parallel trainer is closed');
+    if (
+      model === null ||
+      typeof model !== 'object' ||
+      typeof (model as Partial<Module>).namedParameters !== 'function'
+    ) {
+      throw new ArgumentError('model', `a model built from the preset '${preset}'`, model);
+    }
+    if (
+      optimizer === null ||
+      typeof optimizer !== 'object' ||
+      typeof (optimizer as Partial<Optimizer>).step !== 'function'
+    ) {
+      throw new ArgumentError('optimizer', 'an optimiser of @resnet/train (new Sgd(...) or new Adam(...))', optimizer);
+    }
     checkBatch(batch);
     const [n, h, w, c] = batch.shape;
     if (n < replicas) {

@@ -95,6 +95,9 @@ describe('createDataParallel (this thread + one worker thread, WASM)', () => {
     const opt = new Sgd(m.namedParameters(), { lr: 0.1 });
     const before = params(m);
     await expect(dp.step(m, opt, batchOf(1, 0))).rejects.toThrow(/at least 2 images/);
+    await expect(dp.step({} as Module, opt, batchOf(4, 0))).rejects.toThrow(/^model: expected a model built from/);
+    await expect(dp.step(m, {} as Sgd, batchOf(4, 0))).rejects.toThrow(/^optimizer: expected an optimiser/);
+    await expect(dp.step(m, opt, { ...batchOf(4, 0), labels: new Int32Array(3) })).rejects.toThrow(/batch\.labels/);
     expect(params(m)).toEqual(before);
     m.dispose();
     opt.dispose();

@@ -26,6 +26,11 @@ const registered = new Set<string>();
  * BatchNorm2d keeps using tfjs ops). Returns whether they are registered.
  */
 export async function registerFusedBatchNorm(backendName = 'wasm'): Promise<boolean> {
+  if (typeof backendName !== 'string' || backendName === '') {
+    throw new Error(
+      `registerFusedBatchNorm: backendName must be the name of a registered tfjs WASM backend (default 'wasm'); got ${String(backendName)}`,
+    );
+  }
   if (registered.has(backendName)) return true;
   const k = await loadWasmKernels(backendName);
   if (!k) return false;
