@@ -1,50 +1,15 @@
 """Debian torch on the threads given (default 1): ResNet-20 (option-A shortcuts, as @resnet/zoo's resnet20) training
 steps (SGD momentum, cross-entropy) at the batch size given (argv: batch steps [threads]); prints JSON {imagesPerSec, ...}."""
 import json
+import os
 import sys
 import time
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-
-
-class Block(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.stride = stride
-        self.pad = cout - cin
-
-    def forward(self, x):
-        y = F.relu(self.bn1(self.conv1(x)))
-        y = self.bn2(self.conv2(y))
-        s = x[:, :, :: self.stride, :: self.stride] if self.stride > 1 else x
-        if self.pad:
-            s = F.pad(s, (0, 0, 0, 0, self.pad // 2, self.pad - self.pad // 2))
-        return F.relu(y + s)
-
-
-class ResNet20(nn.Module):
-    def __init__(self, n=3, classes=10):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(16)
-        layers, cin = [], 16
-        for i, c in enumerate([16, 32, 64]):
-            for j in range(n):
-                layers.append(Block(cin, c, 2 if (i > 0 and j == 0) else 1))
-                cin = c
-        self.layers = nn.Sequential(*layers)
-        self.fc = nn.Linear(64, classes)
-
-    def forward(self, x):
-        x = self.layers(F.relu(self.bn1(self.conv1(x))))
-        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "test-support"))
+from resnet20_torch import ResNet20  # noqa: E402
 
 
 def main():

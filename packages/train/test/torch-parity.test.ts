@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { initBackend } from '@resnet/backends';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +8,9 @@ import { Adam, constantLr, cosineLr, crossEntropy, Sgd, stepLr, withWarmup } fro
 beforeAll(async () => {
   await initBackend({ prefer: 'wasm' });
 });
+
+/** tools/test-support, which holds the torch ResNet-20 (resnet20_torch.py). */
+const SUPPORT = join(import.meta.dirname, '../../../tools/test-support');
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
@@ -203,37 +207,11 @@ describe('ResNet-20 (option-A shortcuts) trains as torch does', () => {
     const ours = computeGradients(model, { images, labels, shape: [n, 32, 32, 3] });
     const after = new Map([...exportStateDict(model)].map(([k, t]) => [k, Array.from(t.data as ArrayLike<number>)]));
     const ref = runTorch<{ loss: number[]; grads: Record<string, number[]>; buffers: Record<string, number[]> }>(
-      `import torch.nn as nn
+      `import sys
 import torch.nn.functional as F
-class Block(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.stride, self.extra = stride, cout - cin
-    def forward(self, x):
-        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
-        s = x[:, :, ::self.stride, ::self.stride]
-        if self.extra:  # option A (He et al. 2016): zero channels, half before and half after
-            s = F.pad(s, (0, 0, 0, 0, self.extra // 2, self.extra - self.extra // 2))
-        return F.relu(y + s)
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(16)
-        cin = 16
-        for i, c in enumerate([16, 32, 64]):
-            setattr(self, f'layer{i + 1}', nn.Sequential(*[Block(cin if j == 0 else c, c, 2 if (i > 0 and j == 0) else 1) for j in range(3)]))
-            cin = c
-        self.fc = nn.Linear(64, 10)
-    def forward(self, x):
-        x = F.relu(self.bn1(self.conv1(x)))
-        x = self.layer3(self.layer2(self.layer1(x)))
-        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
-net = Net().train()
+sys.path.insert(0, inputs['support'])
+from resnet20_torch import ResNet20
+net = ResNet20().train()
 sd = {k: torch.tensor(np.array(v['data'], dtype=np.float32 if 'num_batches' not in k else np.int64).reshape(v['shape'])) for k, v in inputs['state'].items()}
 net.load_state_dict(sd)
 x = torch.tensor(np.array(inputs['images'], dtype=np.float32).reshape(8, 32, 32, 3)).permute(0, 3, 1, 2)
@@ -242,7 +220,7 @@ loss.backward()
 outputs['loss'] = tolist(loss)
 outputs['grads'] = {k: tolist(p.grad) for k, p in net.named_parameters()}
 outputs['buffers'] = {k: tolist(b) for k, b in net.named_buffers() if 'running' in k}`,
-      { state, images, labels: Array.from(labels) },
+      { state, images, labels: Array.from(labels), support: SUPPORT },
     );
     expect(Math.abs(ours.loss - (ref.loss[0] as number))).toBeLessThan(1e-5 * Math.abs(ref.loss[0] as number) + 1e-6);
     const layouts = new Map(model.namedSlots().map(([k, s]) => [k, s.layout]));
