@@ -2,6 +2,7 @@ import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, initBackend } from '@resnet/ba
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compare, fixturePath, nchwToNhwc } from '../../../tools/test-support/fixtures.js';
+import { runTorch } from '../../../tools/test-support/torch.js';
 import {
   BatchNorm2d,
   Conv2d,
@@ -105,6 +106,46 @@ describe('BatchNorm2d matches torch', () => {
       x.dispose();
       y.dispose();
     }
+    bn.dispose();
+  });
+
+  it('in train mode with tfjs ops (channels not a multiple of 4) gives torch autograd’s gradients', () => {
+    const bn = new BatchNorm2d(5).train();
+    tf.tidy(() => {
+      bn.weight.assign(tf.tensor1d([0.5, 1.5, -1, 2, 0.8]));
+      bn.bias.assign(tf.tensor1d([0.1, -0.2, 0.3, 0, 1]));
+    });
+    const x = tf.tensor4d(
+      Array.from({ length: 2 * 3 * 4 * 5 }, (_, i) => Math.sin(i * 0.7) * 2 + 0.3),
+      [2, 3, 4, 5],
+    );
+    const w = tf.tensor4d(
+      Array.from({ length: 2 * 3 * 4 * 5 }, (_, i) => Math.cos(i * 1.3)),
+      [2, 3, 4, 5],
+    );
+    const before = tf.memory().numTensors;
+    const { value, grads } = tf.variableGrads(
+      () => tf.sum(tf.mul(bn.call(x) as tf.Tensor, w)) as tf.Scalar,
+      [bn.weight, bn.bias],
+    );
+    const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(bn.call(t) as tf.Tensor, w)))(x);
+    const ref = runTorch<{ dx: number[]; dgamma: number[]; dbeta: number[] }>(
+      `x = torch.tensor(np.array(inputs['x'], dtype=np.float32).reshape(2, 3, 4, 5)).permute(0, 3, 1, 2).requires_grad_()
+w = torch.tensor(np.array(inputs['w'], dtype=np.float32).reshape(2, 3, 4, 5)).permute(0, 3, 1, 2)
+g = torch.tensor([0.5, 1.5, -1, 2, 0.8], requires_grad=True)
+b = torch.tensor([0.1, -0.2, 0.3, 0, 1], requires_grad=True)
+(torch.nn.functional.batch_norm(x, None, None, g, b, training=True, eps=1e-5) * w).sum().backward()
+outputs['dx'] = tolist(x.grad.permute(0, 2, 3, 1))
+outputs['dgamma'] = tolist(g.grad)
+outputs['dbeta'] = tolist(b.grad)`,
+      { x: x.dataSync(), w: w.dataSync() },
+    );
+    expect(compare(dx.dataSync(), ref.dx).relative).toBeLessThan(1e-5);
+    expect(compare((grads[bn.weight.name] as tf.Tensor).dataSync(), ref.dgamma).relative).toBeLessThan(1e-5);
+    expect(compare((grads[bn.bias.name] as tf.Tensor).dataSync(), ref.dbeta).relative).toBeLessThan(1e-5);
+    tf.dispose([value, dx, ...Object.values(grads)]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, w]);
     bn.dispose();
   });
 

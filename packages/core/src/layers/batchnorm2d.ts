@@ -101,7 +101,8 @@ function fusedBatchNormAvailable(channels: number): boolean {
  * about twice as many (the full-size kernels are what costs on WASM). With x̂ = (x − μ)/√(σ² + ε),
  * k = γ/√(σ² + ε) and M = N·H·W values per channel:
  *   dβ = Σ dy,  dγ = Σ dy·x̂,  dx = k·dy − x̂·(k·dγ/M) − k·dβ/M,
- * where the last two terms are one `batchNorm` kernel (an affine map of x̂).
+ * where the last two terms are one `batchNorm` kernel (an affine map of x̂). A backend that
+ * registers FUSED_BATCH_NORM_KERNELS (WASM, by @resnet/backends) runs both directions in its own kernels.
  * Returns the batch statistics (biased variance) too; the caller disposes them.
  */
 function batchNormTrain(
@@ -110,56 +111,50 @@ function batchNormTrain(
   beta: tf.Tensor1D | tf.Variable,
   eps: number,
 ): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
-  let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | undefined;
-  if (fusedBatchNormAvailable(x.shape[3])) {
-    const fused = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-      const [xi, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-      const [value, mean, variance] = tf
+  type Stats = [tf.Tensor1D, tf.Tensor1D];
+  // The backend's fused kernels when it has them, else tfjs ops: same inputs, same outputs.
+  const fused = fusedBatchNormAvailable(x.shape[3]);
+  const forward = (xi: tf.Tensor4D, g: tf.Tensor1D, b: tf.Tensor1D): [tf.Tensor4D, ...Stats] => {
+    if (fused) {
+      return tf
         .engine()
         .runKernel(FUSED_BATCH_NORM_KERNELS.forward, { x: xi, gamma: g, beta: b }, { eps, relu: false }) as [
         tf.Tensor4D,
-        tf.Tensor1D,
-        tf.Tensor1D,
+        ...Stats,
       ];
-      save([xi, mean, variance, g]);
-      stats = { mean: tf.keep(tf.clone(mean)), variance: tf.keep(tf.clone(variance)) };
-      return {
-        value,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [sx, sMean, sVar, sGamma] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
-          return tf
-            .engine()
-            .runKernel(
-              FUSED_BATCH_NORM_KERNELS.backward,
-              { x: sx, dy, mean: sMean, variance: sVar, gamma: sGamma },
-              { eps, relu: false },
-            ) as tf.Tensor[];
-        },
-      };
-    });
-    const y = fused(x, gamma, beta) as tf.Tensor4D;
-    if (!stats) throw new ResNetError('BatchNorm2d: the batch statistics were not computed');
-    return { y, ...stats };
-  }
+    }
+    const { mean, variance } = tf.moments(xi, [0, 1, 2]) as { mean: tf.Tensor1D; variance: tf.Tensor1D };
+    return [tf.batchNorm(xi, mean, variance, b, g, eps), mean, variance];
+  };
+  const backward = (sx: tf.Tensor4D, dy: tf.Tensor4D, sMean: tf.Tensor1D, sVar: tf.Tensor1D, sGamma: tf.Tensor1D) => {
+    if (fused) {
+      return tf
+        .engine()
+        .runKernel(
+          FUSED_BATCH_NORM_KERNELS.backward,
+          { x: sx, dy, mean: sMean, variance: sVar, gamma: sGamma },
+          { eps, relu: false },
+        ) as tf.Tensor[];
+    }
+    const m = sx.shape[0] * sx.shape[1] * sx.shape[2];
+    const xhat = tf.batchNorm(sx, sMean, sVar, undefined, undefined, eps);
+    const dBeta = tf.sum(dy, [0, 1, 2]);
+    const dGamma = tf.sum(tf.mul(dy, xhat), [0, 1, 2]);
+    const k = tf.mul(sGamma, tf.rsqrt(tf.add(sVar, eps)));
+    const affine = tf.batchNorm(sx, sMean, sVar, tf.mul(k, tf.div(dBeta, -m)), tf.mul(k, tf.div(dGamma, -m)), eps);
+    return [tf.add(tf.mul(dy, k), affine), dGamma, dBeta];
+  };
+  let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | undefined;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    const { mean, variance } = tf.moments(xi, [0, 1, 2]) as { mean: tf.Tensor1D; variance: tf.Tensor1D };
-    const value = tf.batchNorm(xi, mean, variance, b, g, eps);
+    const [value, mean, variance] = forward(xi, g, b);
     save([xi, mean, variance, g]);
     stats = { mean: tf.keep(tf.clone(mean)), variance: tf.keep(tf.clone(variance)) };
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sMean, sVar, sGamma] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
-        const dy4 = dy as tf.Tensor4D;
-        const m = sx.shape[0] * sx.shape[1] * sx.shape[2];
-        const xhat = tf.batchNorm(sx, sMean, sVar, undefined, undefined, eps);
-        const dBeta = tf.sum(dy4, [0, 1, 2]);
-        const dGamma = tf.sum(tf.mul(dy4, xhat), [0, 1, 2]);
-        const k = tf.mul(sGamma, tf.rsqrt(tf.add(sVar, eps)));
-        const affine = tf.batchNorm(sx, sMean, sVar, tf.mul(k, tf.div(dBeta, -m)), tf.mul(k, tf.div(dGamma, -m)), eps);
-        const dx = tf.add(tf.mul(dy4, k), affine);
-        return [dx, dGamma, dBeta];
+        return backward(sx, dy as tf.Tensor4D, sMean, sVar, sGamma);
       },
     };
   });
