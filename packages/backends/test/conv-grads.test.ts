@@ -3,52 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { initBackend } from '../src/index.js';
 
 type Pad = 'valid' | 'same' | [[0, 0], [number, number], [number, number], [0, 0]];
+/** Explicit symmetric padding of p rows and columns (NHWC). */
+const pad = (p: number): Pad => [
+  [0, 0],
+  [p, p],
+  [p, p],
+  [0, 0],
+];
 const CASES: { x: [number, number, number, number]; w: [number, number, number, number]; stride: number; pad: Pad }[] =
   [
-    {
-      x: [2, 8, 8, 3],
-      w: [3, 3, 3, 4],
-      stride: 1,
-      pad: [
-        [0, 0],
-        [1, 1],
-        [1, 1],
-        [0, 0],
-      ],
-    },
-    {
-      x: [2, 8, 8, 3],
-      w: [3, 3, 3, 4],
-      stride: 2,
-      pad: [
-        [0, 0],
-        [1, 1],
-        [1, 1],
-        [0, 0],
-      ],
-    },
-    {
-      x: [1, 9, 7, 2],
-      w: [3, 3, 2, 5],
-      stride: 2,
-      pad: [
-        [0, 0],
-        [1, 1],
-        [1, 1],
-        [0, 0],
-      ],
-    },
-    {
-      x: [2, 11, 11, 3],
-      w: [7, 7, 3, 4],
-      stride: 2,
-      pad: [
-        [0, 0],
-        [3, 3],
-        [3, 3],
-        [0, 0],
-      ],
-    },
+    { x: [2, 8, 8, 3], w: [3, 3, 3, 4], stride: 1, pad: pad(1) },
+    { x: [2, 8, 8, 3], w: [3, 3, 3, 4], stride: 2, pad: pad(1) },
+    { x: [1, 9, 7, 2], w: [3, 3, 2, 5], stride: 2, pad: pad(1) },
+    { x: [2, 11, 11, 3], w: [7, 7, 3, 4], stride: 2, pad: pad(3) },
     { x: [2, 8, 8, 4], w: [1, 1, 4, 6], stride: 2, pad: 'valid' },
     { x: [1, 6, 6, 2], w: [3, 3, 2, 2], stride: 1, pad: 'same' },
   ];

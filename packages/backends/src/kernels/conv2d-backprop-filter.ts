@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SWAP01, TO_CHWN } from './elementwise.js';
-import { wrapInput } from './wrap-input.js';
+import { type ConvGradAttrs, wrapInput } from './wrap-input.js';
 
 /**
  * `Conv2DBackpropFilter` for backends that lack it (tfjs's WASM backend: tfjs issue 8474), as one
@@ -16,13 +16,7 @@ import { wrapInput } from './wrap-input.js';
  */
 export const conv2dBackpropFilterKernel: tf.KernelFunc = ({ inputs, attrs }) => {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as {
-    strides: [number, number] | number;
-    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-    dataFormat: 'NHWC' | 'NCHW';
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    filterShape: [number, number, number, number];
-  };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as ConvGradAttrs;
   const xt = wrapInput<tf.Rank.R4>(x);
   const dyt = wrapInput<tf.Rank.R4>(dy);
   try {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { wrapInput } from './wrap-input.js';
+import { type ConvGradAttrs, wrapInput } from './wrap-input.js';
 
 /**
  * `Conv2DBackpropInput` (the input gradient of a convolution) as one forward convolution, so that
@@ -10,13 +10,7 @@ import { wrapInput } from './wrap-input.js';
  */
 export const conv2dBackpropInputKernel: tf.KernelFunc = ({ inputs, attrs }) => {
   const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as {
-    strides: [number, number] | number;
-    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-    dataFormat: 'NHWC' | 'NCHW';
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    inputShape: [number, number, number, number];
-  };
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as ConvGradAttrs;
   const dyt = wrapInput<tf.Rank.R4>(dy);
   const wt = wrapInput<tf.Rank.R4>(filter);
   try {

@@ -10,3 +10,13 @@ export function wrapInput<R extends tf.Rank>(info: tf.TensorInfo): tf.Tensor<R> 
   (engine.backend as unknown as { incRef(dataId: tf.DataId): void }).incRef(info.dataId);
   return engine.makeTensorFromTensorInfo(info) as tf.Tensor<R>;
 }
+
+/** The attributes tfjs passes to Conv2DBackpropInput (with inputShape) and Conv2DBackpropFilter (with filterShape). */
+export interface ConvGradAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  inputShape: [number, number, number, number];
+  filterShape: [number, number, number, number];
+}
