@@ -34,36 +34,11 @@ describe('the StridedSlice gradient', () => {
     const before = tf.memory().numTensors;
     for (const [i, c] of CASES.entries()) {
       const x = tf.randomNormal(c.shape, 0, 1, 'float32', 10 + i);
-      const sliced = tf.stridedSlice(
-        x,
-        c.begin,
-        c.end,
-        c.strides,
-        c.beginMask ?? 0,
-        c.endMask ?? 0,
-        0,
-        0,
-        c.shrinkAxisMask ?? 0,
-      );
+      const slice = (t: tf.Tensor) =>
+        tf.stridedSlice(t, c.begin, c.end, c.strides, c.beginMask ?? 0, c.endMask ?? 0, 0, 0, c.shrinkAxisMask ?? 0);
+      const sliced = slice(x);
       const w = tf.randomNormal(sliced.shape, 0, 1, 'float32', 20 + i);
-      const g = tf.grad((t: tf.Tensor) =>
-        tf.sum(
-          tf.mul(
-            w,
-            tf.stridedSlice(
-              t,
-              c.begin,
-              c.end,
-              c.strides,
-              c.beginMask ?? 0,
-              c.endMask ?? 0,
-              0,
-              0,
-              c.shrinkAxisMask ?? 0,
-            ),
-          ),
-        ),
-      )(x);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(w, slice(t))))(x);
       const ref = runTorch<{ g: number[]; gt?: number[] }>(
         `x = np.array(inputs['x'], dtype=np.float32).reshape(inputs['shape'])
 y = x${c.numpy}
