@@ -14,9 +14,11 @@ import {
   decodeSafetensorsEntry,
   MAX_SAFETENSORS_HEADER_BYTES,
   parseSafetensorsHeader,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
   serializeSafetensors,
 } from './weights/safetensors.js';
-import { type LoadReport, type LoadStateDictOptions, loadStateDict } from './weights/state-dict.js';
+import { assignTorchValue, type LoadReport, type LoadStateDictOptions, planLoad } from './weights/state-dict.js';
 import { MAX_MANIFEST_TENSORS, manifestByteLength } from './weights/tfjs-format.js';
 
 /** Largest model.json accepted. */
@@ -33,24 +35,32 @@ function fileError(path: string, e: unknown): ResNetError {
 }
 
 function readRange(fd: number, position: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
+  return readInto(fd, new Uint8Array(length), position);
+}
+
+/** Fills `out` with the file's bytes from `position`. */
+function readInto(fd: number, out: Uint8Array, position: number): Uint8Array {
   let done = 0;
-  while (done < length) {
-    const n = readSync(fd, out, done, length - done, position + done);
+  while (done < out.length) {
+    const n = readSync(fd, out, done, out.length - done, position + done);
     if (n === 0) throw new FormatError(`file ended after ${position + done} bytes while reading`);
     done += n;
   }
   return out;
 }
 
+/** An open safetensors file whose header has been read and checked. */
+interface OpenSafetensors {
+  fd: number;
+  header: SafetensorsHeader;
+}
+
 /**
- * Reads a safetensors file: its size and header are checked (lengths, offsets, dtypes, tensor
+ * Opens a safetensors file and checks its size and header (lengths, offsets, dtypes, tensor
  * count) before any tensor byte is read, so a file that lies about its sizes costs nothing.
+ * Closes the file again when it fails.
  */
-export function readSafetensorsFile(path: string): {
-  tensors: Map<string, HostTensor>;
-  metadata: Record<string, string>;
-} {
+function openSafetensors(path: string): OpenSafetensors {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -58,8 +68,9 @@ export function readSafetensorsFile(path: string): {
     throw fileError(path, e);
   }
   try {
-    const size = fstatSync(fd).size;
-    if (fstatSync(fd).isDirectory()) throw new ResNetError(`expected a file, got a directory: ${path}`);
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw new ResNetError(`expected a file, got a directory: ${path}`);
+    const size = stat.size;
     const first = readRange(fd, 0, Math.min(8, size));
     let prefix = first;
     if (size >= 8) {
@@ -68,24 +79,86 @@ export function readSafetensorsFile(path: string): {
       if (8 + headerLength > size || headerLength > MAX_SAFETENSORS_HEADER_BYTES) parseSafetensorsHeader(first, size);
       prefix = readRange(fd, 0, 8 + headerLength);
     }
-    const header = parseSafetensorsHeader(prefix, size);
+    return { fd, header: parseSafetensorsHeader(prefix, size) };
+  } catch (e) {
+    closeSync(fd);
+    if (e instanceof ResNetError) throw e;
+    throw fileError(path, e);
+  }
+}
+
+/** Whether this machine stores floats little-endian, as safetensors does (then F32 bytes are read in place). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Reads one tensor of an open file: F32 straight into its Float32Array, other dtypes decoded.
+ * With `scratch` (at least the tensor's bytes), F32 values are read into it and returned as a
+ * view of it, valid until the next read into the same scratch.
+ */
+function readEntry(file: OpenSafetensors, e: SafetensorsEntry, scratch?: Uint8Array): HostTensor {
+  const length = e.end - e.begin;
+  const bytes = readInto(
+    file.fd,
+    scratch ? scratch.subarray(0, length) : new Uint8Array(length),
+    file.header.dataStart + e.begin,
+  );
+  if (e.dtype === 'F32' && LITTLE_ENDIAN) {
+    return { dtype: 'float32', shape: e.shape, data: new Float32Array(bytes.buffer, bytes.byteOffset, length / 4) };
+  }
+  return decodeSafetensorsEntry(e, bytes);
+}
+
+/**
+ * Reads a safetensors file, one tensor at a time (no buffer of the whole file); its size and
+ * header are checked before any tensor byte is read.
+ */
+export function readSafetensorsFile(path: string): {
+  tensors: Map<string, HostTensor>;
+  metadata: Record<string, string>;
+} {
+  const file = openSafetensors(path);
+  try {
     const tensors = new Map<string, HostTensor>();
-    for (const e of header.entries) {
-      tensors.set(e.name, decodeSafetensorsEntry(e, readRange(fd, header.dataStart + e.begin, e.end - e.begin)));
-    }
-    return { tensors, metadata: header.metadata };
+    for (const e of file.header.entries) tensors.set(e.name, readEntry(file, e));
+    return { tensors, metadata: file.header.metadata };
   } catch (e) {
     if (e instanceof ResNetError) throw e;
     throw fileError(path, e);
   } finally {
-    closeSync(fd);
+    closeSync(file.fd);
   }
 }
 
-/** Loads a torchvision `state_dict` saved as safetensors into a model (all or nothing). */
+/**
+ * Loads a torchvision `state_dict` saved as safetensors into a model, all or nothing, streaming:
+ * the header is checked against the model (names, shapes, dtypes), then every tensor is read
+ * once and checked (a short read, an I/O error or an integer outside int32 fails here, with the
+ * model untouched), then read again, one tensor at a time, and assigned. The file is never held
+ * in memory as a whole and the backend holds the model plus one tensor.
+ */
 export function loadTorchvisionWeights(model: Module, path: string, options?: LoadStateDictOptions): LoadReport {
-  const { tensors } = readSafetensorsFile(path);
-  return loadStateDict(model, tensors, options);
+  const file = openSafetensors(path);
+  try {
+    const entries = new Map(file.header.entries.map((e) => [e.name, e]));
+    const described = new Map(
+      file.header.entries.map((e) => [
+        e.name,
+        { shape: e.shape, dtype: e.dtype === 'I64' || e.dtype === 'I32' ? ('int32' as const) : ('float32' as const) },
+      ]),
+    );
+    const plan = planLoad(model, described, options);
+    const toLoad = plan.slots.map(([name, slot]) => [entries.get(name) as SafetensorsEntry, slot] as const);
+    const scratch = new Uint8Array(Math.max(0, ...toLoad.map(([e]) => e.end - e.begin)));
+    for (const [e] of toLoad) readEntry(file, e, scratch);
+    // Layouts converted on the host copy out of the scratch; vectors are read into arrays of their own.
+    for (const [e, slot] of toLoad) assignTorchValue(slot, readEntry(file, e, slot.layout === 'same' ? undefined : scratch));
+    return plan.report;
+  } catch (e) {
+    if (e instanceof ResNetError) throw e;
+    throw fileError(path, e);
+  } finally {
+    closeSync(file.fd);
+  }
 }
 
 /** Writes a file atomically: a failed write never leaves a partial file at `path`. */

@@ -14,6 +14,7 @@ import { Linear } from '../layers/linear.js';
 import { MaxPool2d, ZeroPad2d } from '../layers/pooling.js';
 import { Sequential } from '../layers/sequential.js';
 import { Module } from '../module.js';
+import { knownKeysOf, optionsObject } from '../validate.js';
 
 /** One step of an inference program (runs inside the caller's `tf.tidy`). */
 type Op = (x: tf.Tensor) => tf.Tensor;
@@ -88,13 +89,26 @@ export class InferenceModel {
   }
 }
 
+/** Options of `optimizeForInference`. */
+export interface OptimizeOptions {
+  /**
+   * Dispose the model while compiling it: each layer's tensors are freed as soon as their folded
+   * form exists, so memory holds one copy of the weights (plus one layer's), never two. The model
+   * is disposed afterwards (`model.disposed`), as if `model.dispose()` had been called.
+   * Default false: the model is left unchanged and usable.
+   */
+  disposeSource?: boolean;
+}
+
 /**
  * Compiles `model` (a ResNet, a block, a Sequential, any tree of our layers) into its inference
  * form: BatchNorms folded into convolution weights and biases, convolution + bias + ReLU fused into
  * one kernel (`tf.fused.conv2d`), zero padding merged into the next convolution. Outputs equal
- * the model's eval-mode outputs to float32 rounding. The model itself is left unchanged.
+ * the model's eval-mode outputs to float32 rounding. The model itself is left unchanged, unless
+ * `{ disposeSource: true }` asks to free it while compiling (half the peak memory).
+ * Each intermediate activation is freed as soon as the next layer has used it.
  */
-export function optimizeForInference(model: Module): InferenceModel {
+export function optimizeForInference(model: Module, options: OptimizeOptions = {}): InferenceModel {
   if (!(model instanceof Module)) {
     throw new ArgumentError('model', 'a @resnet/core Module (a ResNet from createModel, a block...)', model);
   }
@@ -107,37 +121,48 @@ export function optimizeForInference(model: Module): InferenceModel {
       'Build it normally and load its weights first',
     );
   }
-  const compiler = new Compiler();
-  let program: Op;
+  const o = optionsObject('options', options);
+  knownKeysOf('options', o, ['disposeSource']);
+  const disposeSource = o.disposeSource ?? false;
+  if (typeof disposeSource !== 'boolean') {
+    throw new ArgumentError('options.disposeSource', 'true or false', disposeSource);
+  }
+  const name = model instanceof ResNet ? model.name : model.typeName;
+  const check = model instanceof ResNet ? inputCheck(model, name) : null;
+  const compiler = new Compiler(disposeSource);
+  // Walks the model first: what cannot be compiled is refused before a tensor is made or freed.
+  const program = compiler.module(model);
   try {
-    program = compiler.module(model);
+    compiler.materialize();
   } catch (e) {
     tf.dispose(compiler.weights);
     throw e;
-  }
-  const name = model instanceof ResNet ? model.name : model.typeName;
-  let check: ((shape: readonly number[]) => void) | null = null;
-  if (model instanceof ResNet) {
-    const channels = model.config.inputChannels;
-    const minSize = evalMinSize(model);
-    check = (shape) => {
-      if (shape.length !== 4 || shape[3] !== channels) {
-        const nchw = shape.length === 4 && shape[1] === channels;
-        throw new ArgumentError(
-          'input',
-          `a rank-4 tensor with ${channels} channels on the last axis (NHWC) for ${name}`,
-          `shape [${shape.join(', ')}]`,
-          nchw ? 'It looks like NCHW: transpose it with tf.transpose(x, [0, 2, 3, 1])' : undefined,
-        );
-      }
-      if ((shape[1] as number) < minSize || (shape[2] as number) < minSize) {
-        throw new ResNetError(
-          `${name} needs inputs of at least ${minSize}×${minSize} pixels; got [${shape.join(', ')}] (NHWC). Resize or pad the image`,
-        );
-      }
-    };
+  } finally {
+    if (disposeSource) model.dispose();
   }
   return new InferenceModel(name, program, compiler.weights, compiler.stats, check);
+}
+
+/** The input check of a ResNet's inference form: NHWC, its channels, at least its minimum size. */
+function inputCheck(model: ResNet, name: string): (shape: readonly number[]) => void {
+  const channels = model.config.inputChannels;
+  const minSize = evalMinSize(model);
+  return (shape) => {
+    if (shape.length !== 4 || shape[3] !== channels) {
+      const nchw = shape.length === 4 && shape[1] === channels;
+      throw new ArgumentError(
+        'input',
+        `a rank-4 tensor with ${channels} channels on the last axis (NHWC) for ${name}`,
+        `shape [${shape.join(', ')}]`,
+        nchw ? 'It looks like NCHW: transpose it with tf.transpose(x, [0, 2, 3, 1])' : undefined,
+      );
+    }
+    if ((shape[1] as number) < minSize || (shape[2] as number) < minSize) {
+      throw new ResNetError(
+        `${name} needs inputs of at least ${minSize}×${minSize} pixels; got [${shape.join(', ')}] (NHWC). Resize or pad the image`,
+      );
+    }
+  };
 }
 
 /** The smallest input size in eval mode (the inference form never uses batch statistics). */
@@ -152,13 +177,64 @@ function evalMinSize(model: ResNet): number {
   }
 }
 
+/** Frees `t` unless it is one of `keep` (an op's input belongs to its caller). */
+function release(t: tf.Tensor, ...keep: tf.Tensor[]): void {
+  if (!keep.includes(t)) t.dispose();
+}
+
+/** Runs ops one after the other, freeing each intermediate as soon as the next op has used it. */
+function sequence(ops: readonly Op[]): Op {
+  return (x) => {
+    let y = x;
+    for (const op of ops) {
+      const next = op(y);
+      if (next !== y) release(y, x);
+      y = next;
+    }
+    return y;
+  };
+}
+
+/** relu(main(x) + shortcut(x)), freeing both branches' outputs as soon as they are added. */
+function residualSum(main: Op, shortcut: Op | null): Op {
+  return (x) => {
+    const a = main(x);
+    const b = shortcut ? shortcut(x) : x;
+    const sum = tf.add(a, b);
+    release(a, x);
+    release(b, x);
+    const out = tf.relu(sum);
+    sum.dispose();
+    return out;
+  };
+}
+
+/**
+ * Builds the inference program in two steps: `module` walks the model and returns the program,
+ * refusing what it cannot compile before any tensor is made or freed; `materialize` then folds
+ * the weights, layer by layer (freeing each source layer when asked to).
+ */
 class Compiler {
   readonly weights: tf.Tensor[] = [];
   readonly stats: InferenceStats = { foldedBatchNorms: 0, fusedConvolutions: 0, fusedActivations: 0, mergedPads: 0 };
+  /** Weight folding, deferred until the whole model is known to compile. */
+  private readonly tasks: (() => void)[] = [];
+
+  constructor(private readonly disposeSource: boolean) {}
 
   private keep<T extends tf.Tensor>(t: T): T {
     this.weights.push(t);
     return t;
+  }
+
+  /** Folds every layer's weights, in model order. */
+  materialize(): void {
+    for (const task of this.tasks.splice(0)) task();
+  }
+
+  /** Frees a source layer's tensors once folded (with `disposeSource`). */
+  private consumed(...variables: (tf.Variable | null)[]): void {
+    if (this.disposeSource) for (const v of variables) v?.dispose();
   }
 
   module(m: Module): Op {
@@ -174,47 +250,35 @@ class Compiler {
     if (m instanceof IdentityBlock || m instanceof ConvolutionalBlock) {
       const main = this.chain([m.conv1, m.bn1, m.relu, m.conv2, m.bn2, m.relu, m.conv3, m.bn3]);
       const shortcut = m instanceof ConvolutionalBlock ? this.chain([m.shortcutConv, m.shortcutBn]) : null;
-      return (x) => tf.relu(tf.add(main(x), shortcut ? shortcut(x) : x));
+      return residualSum(main, shortcut);
     }
     if (m instanceof Sequential) return this.chain(m.modules);
     return this.chain([m]);
   }
 
   private residual(main: Op, residual: boolean, downsample: Module | null): Op {
-    if (!residual) return (x) => tf.relu(main(x));
-    const shortcut = downsample ? this.module(downsample) : null;
-    return (x) => tf.relu(tf.add(main(x), shortcut ? shortcut(x) : x));
+    if (!residual) return sequence([main, (x) => tf.relu(x)]);
+    return residualSum(main, downsample ? this.module(downsample) : null);
   }
 
   private resnet(m: ResNet): Op {
     const children = m.namedChildren();
     const stem: Module[] = [];
     const stages: Op[] = [];
-    let head: Op | null = null;
     for (const [name, child] of children) {
       if (/^layer\d+$/.test(name)) stages.push(this.module(child));
       else if (stages.length === 0) stem.push(child);
     }
-    const runStem = this.chain(stem);
+    const program = [this.chain(stem), ...stages];
     const pool = children.find(([n]) => n === 'avgpool' || n === 'global_maxpool')?.[1];
     if (pool) {
       const fc = children.find(([n]) => n === 'fc')?.[1];
       const softmax = children.find(([n]) => n === 'softmax')?.[1];
-      const runFc = fc ? this.chain([fc]) : null;
-      const runSoftmax = softmax ? this.chain([softmax]) : null;
-      const runPool = this.chain([pool]);
-      head = (x) => {
-        let y = flattenTorchOrder(runPool(x));
-        if (runFc) y = runFc(y);
-        if (runSoftmax) y = runSoftmax(y);
-        return y;
-      };
+      program.push(this.chain([pool]), (x) => flattenTorchOrder(x));
+      if (fc) program.push(this.chain([fc]));
+      if (softmax) program.push(this.chain([softmax]));
     }
-    return (x) => {
-      let y = runStem(x);
-      for (const stage of stages) y = stage(y);
-      return head ? head(y) : y;
-    };
+    return sequence(program);
   }
 
   /** A run of modules, fusing ZeroPad2d → Conv2d → BatchNorm2d → ReLU where they follow each other. */
@@ -245,23 +309,32 @@ class Compiler {
       ops.push(this.single(m));
       i++;
     }
-    return (x) => ops.reduce((y, op) => op(y), x);
+    return sequence(ops);
   }
 
   /** A module that is not part of a conv → BN → ReLU run. */
   private single(m: Module): Op {
     if (m instanceof Linear) {
-      const w = this.keep(tf.clone(m.weight) as tf.Tensor2D);
-      const b = m.bias ? this.keep(tf.clone(m.bias) as tf.Tensor1D) : undefined;
-      return (x) => tf.fused.matMul({ a: x as tf.Tensor2D, b: w, bias: b });
+      const w: { weight?: tf.Tensor2D; bias?: tf.Tensor1D } = {};
+      this.tasks.push(() => {
+        // A clone shares the values: with disposeSource, freeing the layer's variables keeps them.
+        w.weight = this.keep(tf.clone(m.weight) as tf.Tensor2D);
+        if (m.bias) w.bias = this.keep(tf.clone(m.bias) as tf.Tensor1D);
+        this.consumed(m.weight, m.bias);
+      });
+      return (x) => tf.fused.matMul({ a: x as tf.Tensor2D, b: w.weight as tf.Tensor2D, bias: w.bias });
     }
     if (m instanceof BatchNorm2d) {
       // A BatchNorm with no convolution before it: one multiply-add per value.
-      const { scale, shift } = bnScaleShift(m);
-      const s = this.keep(tf.tensor1d(Float32Array.from(scale)));
-      const t = this.keep(tf.tensor1d(Float32Array.from(shift)));
+      const w: { scale?: tf.Tensor1D; shift?: tf.Tensor1D } = {};
       this.stats.foldedBatchNorms++;
-      return (x) => tf.add(tf.mul(x, s), t);
+      this.tasks.push(() => {
+        const { scale, shift } = bnScaleShift(m);
+        w.scale = this.keep(tf.tensor1d(Float32Array.from(scale)));
+        w.shift = this.keep(tf.tensor1d(Float32Array.from(shift)));
+        this.consumed(m.weight, m.bias, m.runningMean, m.runningVar, m.numBatchesTracked);
+      });
+      return (x) => tf.tidy(() => tf.add(tf.mul(x, w.scale as tf.Tensor1D), w.shift as tf.Tensor1D));
     }
     if (m instanceof MaxPool2d && !m.ceilMode) {
       // XNNPACK-style pooling ignores padded positions, which is −∞ padding without a pad pass.
@@ -280,34 +353,19 @@ class Compiler {
       throw new ArgumentError(
         'model',
         'a model made of @resnet/core layers and blocks',
-        `a ${m.typeName} with its own weights, which optimizeForInference does not know how to fold`,
-        'Run the model itself, or build it from Conv2d, BatchNorm2d, ReLU, Linear and the residual blocks',
+        `a ${m.typeName} holding weights`,
+        `optimizeForInference cannot fold a ${m.typeName}: run the model itself, or build it from Conv2d, BatchNorm2d, ReLU, Linear and the residual blocks`,
       );
     }
-    if (m instanceof Layer) return (x) => m.forward(x) as tf.Tensor;
-    // A weightless container we do not know: its own forward, on its (weightless) children.
-    return (x) => m.forward(x) as tf.Tensor;
+    // A weightless layer or container: its own forward, its intermediates freed at once.
+    return (x) => tf.tidy(() => m.forward(x) as tf.Tensor);
   }
 
   private conv(conv: Conv2d, bn: BatchNorm2d | null, relu: boolean, extraPad: [number, number]): Op {
     const [kh, kw] = conv.kernelSize;
     const out = conv.outChannels;
-    const w = conv.weight.dataSync() as Float32Array;
-    const b = conv.bias ? (conv.bias.dataSync() as Float32Array) : null;
-    const folded = new Float32Array(w.length);
-    const bias = new Float32Array(out);
-    if (bn) {
-      const { scale, shift } = bnScaleShift(bn);
-      // HWIO: the output channel is the fastest axis.
-      for (let i = 0; i < w.length; i++) folded[i] = (w[i] as number) * (scale[i % out] as number);
-      for (let o = 0; o < out; o++) bias[o] = (b ? (b[o] as number) : 0) * (scale[o] as number) + (shift[o] as number);
-      this.stats.foldedBatchNorms++;
-    } else {
-      folded.set(w);
-      if (b) bias.set(b);
-    }
-    const inPerGroup = conv.inChannels / conv.groups;
-    const biasT = this.keep(tf.tensor1d(bias));
+    const groups = conv.groups;
+    const inPerGroup = conv.inChannels / groups;
     const [ph, pw] = [conv.padding[0] + extraPad[0], conv.padding[1] + extraPad[1]];
     const pad: Padding = [
       [0, 0],
@@ -315,61 +373,66 @@ class Compiler {
       [pw, pw],
       [0, 0],
     ];
+    const padArg = ph || pw ? pad : 'valid';
     const activation = relu ? 'relu' : 'linear';
     this.stats.fusedConvolutions++;
     if (relu) this.stats.fusedActivations++;
-    const padArg = ph || pw ? pad : 'valid';
-    if (conv.groups === 1) {
-      const filter = this.keep(tf.tensor4d(folded, [kh, kw, inPerGroup, out]));
-      return (x) =>
-        tf.fused.conv2d({
-          x: x as tf.Tensor4D,
-          filter,
-          strides: conv.stride,
-          pad: padArg,
-          dataFormat: 'NHWC',
-          dilations: conv.dilation,
-          bias: biasT,
-          activation,
-        });
-    }
-    if (conv.groups === conv.inChannels) {
-      const depthwise = this.keep(tf.tensor4d(folded, [kh, kw, conv.inChannels, out / conv.inChannels]));
-      return (x) =>
-        tf.fused.depthwiseConv2d({
-          x: x as tf.Tensor4D,
-          filter: depthwise,
-          strides: conv.stride,
-          pad: padArg as never,
-          dataFormat: 'NHWC',
-          dilations: conv.dilation,
-          bias: biasT,
-          activation,
-        });
-    }
-    // Grouped (ResNeXt): tfjs has no grouped kernel; one fused convolution per group.
-    const whole = tf.tensor4d(folded, [kh, kw, inPerGroup, out]);
-    const filters = tf.split(whole, conv.groups, 3).map((f) => this.keep(f as tf.Tensor4D));
-    whole.dispose();
-    const biases = tf.split(biasT, conv.groups, 0).map((t) => this.keep(t as tf.Tensor1D));
-    return (x) => {
-      const xs = tf.split(x as tf.Tensor4D, conv.groups, 3) as tf.Tensor4D[];
-      return tf.concat(
-        xs.map((xi, g) =>
-          tf.fused.conv2d({
-            x: xi,
-            filter: filters[g] as tf.Tensor4D,
-            strides: conv.stride,
-            pad: padArg,
-            dataFormat: 'NHWC',
-            dilations: conv.dilation,
-            bias: biases[g] as tf.Tensor1D,
-            activation,
-          }),
-        ),
-        3,
-      );
+    if (bn) this.stats.foldedBatchNorms++;
+    // Grouped convolutions (ResNeXt) have no kernel in tfjs: one fused convolution per group.
+    const w: { filters: tf.Tensor4D[]; biases: tf.Tensor1D[] } = { filters: [], biases: [] };
+    this.tasks.push(() => {
+      // dataSync may return the backend's own array (CPU backend): fold into a new one.
+      const weight = conv.weight.dataSync() as Float32Array;
+      const b = conv.bias ? (conv.bias.dataSync() as Float32Array) : null;
+      const folded = new Float32Array(weight.length);
+      const bias = new Float32Array(out);
+      if (bn) {
+        const { scale, shift } = bnScaleShift(bn);
+        // HWIO: the output channel is the fastest axis.
+        for (let i = 0; i < weight.length; i++) folded[i] = (weight[i] as number) * (scale[i % out] as number);
+        for (let o = 0; o < out; o++) bias[o] = (b ? (b[o] as number) : 0) * (scale[o] as number) + (shift[o] as number);
+      } else {
+        folded.set(weight);
+        if (b) bias.set(b);
+      }
+      this.consumed(conv.weight, conv.bias);
+      if (bn) this.consumed(bn.weight, bn.bias, bn.runningMean, bn.runningVar, bn.numBatchesTracked);
+      if (groups === 1 || groups === conv.inChannels) {
+        const shape: [number, number, number, number] =
+          groups === 1 ? [kh, kw, inPerGroup, out] : [kh, kw, conv.inChannels, out / conv.inChannels];
+        w.filters.push(this.keep(tf.tensor4d(folded, shape)));
+        w.biases.push(this.keep(tf.tensor1d(bias)));
+        return;
+      }
+      const whole = tf.tensor4d(folded, [kh, kw, inPerGroup, out]);
+      const biasT = tf.tensor1d(bias);
+      w.filters.push(...tf.split(whole, groups, 3).map((f) => this.keep(f as tf.Tensor4D)));
+      w.biases.push(...tf.split(biasT, groups, 0).map((t) => this.keep(t as tf.Tensor1D)));
+      tf.dispose([whole, biasT]);
+    });
+    const convolve = (x: tf.Tensor4D, g: number): tf.Tensor4D => {
+      const args = {
+        x,
+        filter: w.filters[g] as tf.Tensor4D,
+        strides: conv.stride,
+        dataFormat: 'NHWC' as const,
+        dilations: conv.dilation,
+        bias: w.biases[g] as tf.Tensor1D,
+        activation: activation as 'relu' | 'linear',
+      };
+      return groups === conv.inChannels && groups > 1
+        ? tf.fused.depthwiseConv2d({ ...args, pad: padArg as never })
+        : tf.fused.conv2d({ ...args, pad: padArg });
     };
+    if (groups === 1 || groups === conv.inChannels) return (x) => convolve(x as tf.Tensor4D, 0);
+    return (x) =>
+      tf.tidy(() => {
+        const xs = tf.split(x as tf.Tensor4D, groups, 3) as tf.Tensor4D[];
+        return tf.concat(
+          xs.map((xi, g) => convolve(xi, g)),
+          3,
+        );
+      });
   }
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ArgumentError, ResNetError, WeightsMismatchError } from '../errors.js';
-import { fromTorchLayout, type Module, toTorchLayout, torchShape } from '../module.js';
-import { type HostTensor, hostToTensor, tensorToHost } from './host-tensor.js';
+import { type Module, type TensorLayout, type TensorSlot, toTorchLayout, torchShape } from '../module.js';
+import { type HostTensor, tensorToHost } from './host-tensor.js';
 
 // #region notebook:load-state-dict
 export interface LoadStateDictOptions {
@@ -23,7 +23,9 @@ export interface LoadReport {
 /**
  * Loads a torch `state_dict` (names and layouts as torchvision saves them: OIHW conv weights,
  * `[out, in]` linear weights) into a model. Every name, shape and dtype is checked first; if
- * anything does not fit, a WeightsMismatchError lists it and the model is left untouched.
+ * anything does not fit, a WeightsMismatchError lists it and the model is left untouched. Then
+ * each value is converted to our layout on the host and replaces the old one, one tensor at a
+ * time, so the backend holds the model plus one tensor, never two copies of it.
  */
 export function loadStateDict(
   model: Module,
@@ -38,14 +40,25 @@ export function loadStateDict(
       'Use parseSafetensors(bytes).tensors',
     );
   }
+  const plan = planLoad(model, stateDict, options);
+  for (const [name, slot] of plan.slots) assignTorchValue(slot, stateDict.get(name) as HostTensor);
+  return plan.report;
+}
+
+/** The tensors a load would assign, after checking every name, shape and dtype (nothing assigned). */
+export function planLoad(
+  model: Module,
+  tensors: ReadonlyMap<string, Pick<HostTensor, 'shape' | 'dtype'>>,
+  options: LoadStateDictOptions = {},
+): { slots: [string, TensorSlot][]; report: LoadReport } {
   const strict = options.strict ?? true;
   const slots = new Map(model.namedSlots());
-  const missing = [...slots.keys()].filter((n) => !stateDict.has(n));
-  const unexpected = [...stateDict.keys()].filter((n) => !slots.has(n));
+  const missing = [...slots.keys()].filter((n) => !tensors.has(n));
+  const unexpected = [...tensors.keys()].filter((n) => !slots.has(n));
   const mismatched: { name: string; expected: number[]; received: number[] }[] = [];
   const dtypeErrors: string[] = [];
   for (const [name, slot] of slots) {
-    const t = stateDict.get(name);
+    const t = tensors.get(name);
     if (!t) continue;
     const expected = torchShape(slot.shape, slot.layout);
     if (expected.length !== t.shape.length || expected.some((d, i) => d !== t.shape[i])) {
@@ -60,31 +73,40 @@ export function loadStateDict(
   if (dtypeErrors.length > 0) {
     throw new ResNetError(`weights have the wrong dtype (${dtypeErrors.join('; ')}). Nothing was loaded`);
   }
-  // Build every new value before touching a variable, so a failure leaves the model as it was.
-  const ready: [tf.Variable, tf.Tensor][] = [];
-  try {
-    for (const [name, slot] of slots) {
-      const t = stateDict.get(name);
-      if (!t) continue;
-      ready.push([
-        slot.variable,
-        tf.tidy(() => {
-          const raw = hostToTensor(t);
-          return fromTorchLayout(raw, slot.layout);
-        }),
-      ]);
-    }
-  } catch (e) {
-    for (const [, t] of ready) t.dispose();
-    throw e;
-  }
-  for (const [variable, value] of ready) {
-    variable.assign(value);
-    value.dispose();
-  }
-  return { loaded: [...slots.keys()].filter((n) => stateDict.has(n)), missing, unexpected };
+  const assign = [...slots].filter(([name]) => tensors.has(name));
+  return { slots: assign, report: { loaded: assign.map(([n]) => n), missing, unexpected } };
+}
+
+/** Replaces a slot's value with a torch-layout host tensor (checked by `planLoad`); frees the old value. */
+export function assignTorchValue(slot: TensorSlot, t: HostTensor): void {
+  const value = tf.tensor(hostFromTorchLayout(t.data, t.shape, slot.layout), [...slot.shape], t.dtype);
+  slot.variable.assign(value);
+  value.dispose();
 }
 // #endregion
+
+/**
+ * `data` (torch layout, shape `torchShape`) in our layout, converted on the host: OIHW → HWIO for
+ * convolution weights, [out, in] → [in, out] for linear weights; other layouts are returned as is.
+ */
+export function hostFromTorchLayout<T extends Float32Array | Int32Array>(
+  data: T,
+  shape: readonly number[],
+  layout: TensorLayout,
+): T {
+  if (layout === 'same') return data;
+  const [o, i, kh, kw] = layout === 'hwio' ? (shape as [number, number, number, number]) : [shape[0], shape[1], 1, 1];
+  const out = new (data.constructor as new (n: number) => T)(data.length);
+  const k = (kh as number) * (kw as number);
+  for (let oc = 0; oc < (o as number); oc++) {
+    for (let ic = 0; ic < (i as number); ic++) {
+      const from = (oc * (i as number) + ic) * k;
+      // Ours: [kh, kw, in, out], the output channel fastest.
+      for (let p = 0; p < k; p++) out[(p * (i as number) + ic) * (o as number) + oc] = data[from + p] as number;
+    }
+  }
+  return out;
+}
 
 /** The model's parameters and buffers as torch's `state_dict()`: torch names, order and layouts. */
 export function exportStateDict(model: Module): Map<string, HostTensor> {
