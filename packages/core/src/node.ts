@@ -18,7 +18,13 @@ import {
   type SafetensorsHeader,
   serializeSafetensors,
 } from './weights/safetensors.js';
-import { assignTorchValue, type LoadReport, type LoadStateDictOptions, planLoad } from './weights/state-dict.js';
+import {
+  assignTorchValue,
+  type LoadReport,
+  type LoadStateDictOptions,
+  planLoad,
+  stagingBuffer,
+} from './weights/state-dict.js';
 import { MAX_MANIFEST_TENSORS, manifestByteLength } from './weights/tfjs-format.js';
 
 /** Largest model.json accepted. */
@@ -148,10 +154,16 @@ export function loadTorchvisionWeights(model: Module, path: string, options?: Lo
     );
     const plan = planLoad(model, described, options);
     const toLoad = plan.slots.map(([name, slot]) => [entries.get(name) as SafetensorsEntry, slot] as const);
-    const scratch = new Uint8Array(Math.max(0, ...toLoad.map(([e]) => e.end - e.begin)));
+    const bytes = toLoad.map(([e]) => e.end - e.begin);
+    const scratch = new Uint8Array(Math.max(0, ...bytes));
     for (const [e] of toLoad) readEntry(file, e, scratch);
-    // Layouts converted on the host copy out of the scratch; vectors are read into arrays of their own.
-    for (const [e, slot] of toLoad) assignTorchValue(slot, readEntry(file, e, slot.layout === 'same' ? undefined : scratch));
+    // With a staging buffer (the backend copies what it is given) every tensor passes through the
+    // two reused buffers; otherwise the backend keeps the arrays, so each tensor gets its own.
+    const staging = stagingBuffer(bytes);
+    for (const [e, slot] of toLoad) {
+      const reuse = staging !== undefined || slot.layout !== 'same';
+      assignTorchValue(slot, readEntry(file, e, reuse ? scratch : undefined), staging);
+    }
     return plan.report;
   } catch (e) {
     if (e instanceof ResNetError) throw e;

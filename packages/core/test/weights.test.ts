@@ -75,6 +75,26 @@ describe('safetensors', () => {
     target.dispose();
   });
 
+  it('streams into a backend that keeps the arrays it is given (CPU): every tensor gets its own', async () => {
+    await initBackend({ prefer: 'cpu' });
+    try {
+      const [a, b] = [tiny(21), tiny(22)];
+      const [pathA, pathB] = [join(dir, 'cpu-a.safetensors'), join(dir, 'cpu-b.safetensors')];
+      writeSafetensorsFile(pathA, exportStateDict(a));
+      writeSafetensorsFile(pathB, exportStateDict(b));
+      const [first, second] = [tiny(23), tiny(24)];
+      loadTorchvisionWeights(first, pathA);
+      loadTorchvisionWeights(second, pathB);
+      loadStateDict(second, exportStateDict(b));
+      // Had two tensors shared one reused buffer, the later loads would show through the first model.
+      expect(values(first)).toEqual(values(a));
+      expect(values(second)).toEqual(values(b));
+      for (const m of [a, b, first, second]) m.dispose();
+    } finally {
+      await initBackend({ prefer: 'wasm' });
+    }
+  });
+
   it('checks every tensor of the file before assigning any: a bad value late in the file changes nothing', () => {
     const path = join(dir, 'late-error.safetensors');
     const bytes = serializeSafetensors(exportStateDict(tiny(13)));

@@ -126,7 +126,7 @@ Examples:
           output = result.output;
           grads = result.grads;
         } else if (optimize) {
-          const fast = optimizeForInference(model);
+          const fast = optimizeForInference(model, { disposeSource: true });
           try {
             const y = fast.predict(x);
             output = toLayout(y, layout);

@@ -381,34 +381,35 @@ class Compiler {
     // Grouped convolutions (ResNeXt) have no kernel in tfjs: one fused convolution per group.
     const w: { filters: tf.Tensor4D[]; biases: tf.Tensor1D[] } = { filters: [], biases: [] };
     this.tasks.push(() => {
-      // dataSync may return the backend's own array (CPU backend): fold into a new one.
-      const weight = conv.weight.dataSync() as Float32Array;
-      const b = conv.bias ? (conv.bias.dataSync() as Float32Array) : null;
-      const folded = new Float32Array(weight.length);
+      // The filter is scaled on the backend (no copy of it through JS); the bias, a vector, on the host.
+      const b = conv.bias ? conv.bias.dataSync() : null;
       const bias = new Float32Array(out);
+      let folded: tf.Tensor4D;
       if (bn) {
         const { scale, shift } = bnScaleShift(bn);
-        // HWIO: the output channel is the fastest axis.
-        for (let i = 0; i < weight.length; i++) folded[i] = (weight[i] as number) * (scale[i % out] as number);
+        // HWIO: the output channel is the last axis, so the scale broadcasts over it.
+        folded = tf.tidy(() => tf.mul(conv.weight, tf.tensor1d(Float32Array.from(scale))) as tf.Tensor4D);
         for (let o = 0; o < out; o++) bias[o] = (b ? (b[o] as number) : 0) * (scale[o] as number) + (shift[o] as number);
       } else {
-        folded.set(weight);
+        folded = tf.clone(conv.weight) as tf.Tensor4D; // shares the values: no copy
         if (b) bias.set(b);
       }
       this.consumed(conv.weight, conv.bias);
       if (bn) this.consumed(bn.weight, bn.bias, bn.runningMean, bn.runningVar, bn.numBatchesTracked);
       if (groups === 1 || groups === conv.inChannels) {
-        const shape: [number, number, number, number] =
-          groups === 1 ? [kh, kw, inPerGroup, out] : [kh, kw, conv.inChannels, out / conv.inChannels];
-        w.filters.push(this.keep(tf.tensor4d(folded, shape)));
+        if (groups > 1) {
+          const depthwise = tf.reshape(folded, [kh, kw, conv.inChannels, out / conv.inChannels]) as tf.Tensor4D;
+          folded.dispose();
+          folded = depthwise;
+        }
+        w.filters.push(this.keep(folded));
         w.biases.push(this.keep(tf.tensor1d(bias)));
         return;
       }
-      const whole = tf.tensor4d(folded, [kh, kw, inPerGroup, out]);
       const biasT = tf.tensor1d(bias);
-      w.filters.push(...tf.split(whole, groups, 3).map((f) => this.keep(f as tf.Tensor4D)));
+      w.filters.push(...tf.split(folded, groups, 3).map((f) => this.keep(f as tf.Tensor4D)));
       w.biases.push(...tf.split(biasT, groups, 0).map((t) => this.keep(t as tf.Tensor1D)));
-      tf.dispose([whole, biasT]);
+      tf.dispose([folded, biasT]);
     });
     const convolve = (x: tf.Tensor4D, g: number): tf.Tensor4D => {
       const args = {

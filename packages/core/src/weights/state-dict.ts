@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ArgumentError, ResNetError, WeightsMismatchError } from '../errors.js';
 import { type Module, type TensorLayout, type TensorSlot, toTorchLayout, torchShape } from '../module.js';
-import { type HostTensor, tensorToHost } from './host-tensor.js';
+import { backendKeepsArrays, type HostTensor, tensorToHost } from './host-tensor.js';
 
 // #region notebook:load-state-dict
 export interface LoadStateDictOptions {
@@ -41,7 +41,8 @@ export function loadStateDict(
     );
   }
   const plan = planLoad(model, stateDict, options);
-  for (const [name, slot] of plan.slots) assignTorchValue(slot, stateDict.get(name) as HostTensor);
+  const staging = stagingBuffer(plan.slots.map(([name]) => (stateDict.get(name) as HostTensor).data.byteLength));
+  for (const [name, slot] of plan.slots) assignTorchValue(slot, stateDict.get(name) as HostTensor, staging);
   return plan.report;
 }
 
@@ -77,26 +78,40 @@ export function planLoad(
   return { slots: assign, report: { loaded: assign.map(([n]) => n), missing, unexpected } };
 }
 
-/** Replaces a slot's value with a torch-layout host tensor (checked by `planLoad`); frees the old value. */
-export function assignTorchValue(slot: TensorSlot, t: HostTensor): void {
-  const value = tf.tensor(hostFromTorchLayout(t.data, t.shape, slot.layout), [...slot.shape], t.dtype);
+/**
+ * Replaces a slot's value with a torch-layout host tensor (checked by `planLoad`) and frees the old
+ * value. The layout is converted in `staging` (from `stagingBuffer`) when there is one.
+ */
+export function assignTorchValue(slot: TensorSlot, t: HostTensor, staging?: ArrayBuffer): void {
+  const value = tf.tensor(hostFromTorchLayout(t.data, t.shape, slot.layout, staging), [...slot.shape], t.dtype);
   slot.variable.assign(value);
   value.dispose();
+}
+
+/**
+ * One buffer for every layout conversion of a load (`bytes`: each tensor's size), when the backend
+ * copies what a tensor is made from; otherwise undefined (each conversion gets an array of its own).
+ */
+export function stagingBuffer(bytes: readonly number[]): ArrayBuffer | undefined {
+  return backendKeepsArrays() ? undefined : new ArrayBuffer(Math.max(0, ...bytes));
 }
 // #endregion
 
 /**
  * `data` (torch layout, shape `torchShape`) in our layout, converted on the host: OIHW → HWIO for
- * convolution weights, [out, in] → [in, out] for linear weights; other layouts are returned as is.
+ * convolution weights, [out, in] → [in, out] for linear weights, into `into` when given (else a
+ * new array); other layouts are returned as they are.
  */
 export function hostFromTorchLayout<T extends Float32Array | Int32Array>(
   data: T,
   shape: readonly number[],
   layout: TensorLayout,
+  into?: ArrayBuffer,
 ): T {
   if (layout === 'same') return data;
   const [o, i, kh, kw] = layout === 'hwio' ? (shape as [number, number, number, number]) : [shape[0], shape[1], 1, 1];
-  const out = new (data.constructor as new (n: number) => T)(data.length);
+  const Typed = data.constructor as { new (n: number): T; new (b: ArrayBuffer, offset: number, n: number): T };
+  const out = into ? new Typed(into, 0, data.length) : new Typed(data.length);
   const k = (kh as number) * (kw as number);
   for (let oc = 0; oc < (o as number); oc++) {
     for (let ic = 0; ic < (i as number); ic++) {
