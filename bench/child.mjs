@@ -9,10 +9,21 @@ import { processTicks, RowLoad, sample } from './load-guard.mjs';
 /** Parent side: a running child and its request/reply channel. */
 export class BenchChild {
   /** Spawns `command args` and waits for its ready line (its stderr is kept for error messages). */
-  static async start(label, command, args, options = {}) {
+  static async start(label, command, args, { timeoutMs = 600_000, ...options } = {}) {
     const proc = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], ...options });
     const child = new BenchChild(label, proc);
-    child.info = await child.next();
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        reject(new Error(`${label} was not ready after ${timeoutMs / 1000} s:\n${child.stderr.trim()}`));
+      }, timeoutMs);
+    });
+    try {
+      child.info = await Promise.race([child.next(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
     return child;
   }
 

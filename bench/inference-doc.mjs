@@ -1,8 +1,5 @@
-// Renders docs/benchmarks/inference.md from bench/results/inference.json (the tables are
-// generated, never typed). `node bench/inference-doc.mjs` regenerates the page from the record.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Renders docs/benchmarks/inference.md from bench/results/inference.json (bench/render.mjs,
+// bench/inference.mjs): the tables are generated, never typed.
 import { loadSection, mdTable } from './doc-parts.mjs';
 
 const fmt = (v, d = 1) => (v === null || v === undefined ? '—' : v.toFixed(d));
@@ -28,12 +25,12 @@ export function renderInferenceDoc(record) {
   out.push(
     `Versions: ${Object.entries(record.versions)
       .map(([k, v]) => `${k} ${v}`)
-      .join(', ')}. onnxruntime’s configuration: ${record.peerSetup}.`,
+      .join(', ')}.${record.peerSetup ? ` onnxruntime’s configuration: ${record.peerSetup}.` : ''}`,
   );
   out.push('');
   const groups = [];
   for (const r of record.results) {
-    const key = `${r.arch}|${r.batch}|${r.size}`;
+    const key = `${r.arch}|${r.batch}|${r.size ?? 224}`;
     if (!groups.includes(key)) groups.push(key);
   }
   for (const key of groups) {
@@ -93,10 +90,4 @@ function goals(record) {
     );
   }
   return lines;
-}
-
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const record = JSON.parse(readFileSync(join(here, 'results', 'inference.json'), 'utf8'));
-  writeFileSync(join(here, '..', 'docs', 'benchmarks', 'inference.md'), renderInferenceDoc(record));
 }

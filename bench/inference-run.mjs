@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { serve } from './child.mjs';
 
 const config = JSON.parse(process.argv[2]);
-const { kind, batch, size, threads, onnx, weights, options = {} } = config;
+const { kind, batch, size, threads, onnx, weights, options = {} } = config; // wasmFlags: ort.env.wasm settings
 
 /** The same deterministic images for everyone: NCHW for onnxruntime, NHWC for us. */
 function images() {
@@ -71,7 +71,7 @@ async function setup() {
   }
   if (kind === 'ort-web' || kind === 'ort-node') {
     const ort = await import(kind === 'ort-web' ? 'onnxruntime-web' : 'onnxruntime-node');
-    if (kind === 'ort-web') ort.env.wasm.numThreads = threads;
+    if (kind === 'ort-web') Object.assign(ort.env.wasm, { numThreads: threads, ...config.wasmFlags });
     const session = await ort.InferenceSession.create(onnx, {
       ...(kind === 'ort-web'
         ? { executionProviders: ['wasm'] }

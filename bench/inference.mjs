@@ -88,7 +88,7 @@ try {
       const children = [];
       try {
         for (const cfg of configs) {
-          const peer = cfg.kind === 'ort-web' || cfg.kind === 'ort-node' ? PEER[cfg.kind] : null;
+          const peer = cfg.kind === 'ort-web' || cfg.kind === 'ort-node' ? PEER.config(cfg.kind, cfg.threads) : null;
           const args = {
             ...cfg,
             arch,
@@ -97,6 +97,7 @@ try {
             weights,
             onnx: peer ? onnx(peer.opset) : undefined,
             options: peer ? peerSessionOptions(peer, batch) : undefined,
+            wasmFlags: peer?.wasmFlags,
             warmup: cfg.kind === 'tfjs-cpu' || batch > 1 ? 1 : 2,
           };
           const child = await BenchChild.start(cfg.label, process.execPath, [join(HERE, 'inference-run.mjs'), JSON.stringify(args)], { cwd: HERE });
@@ -111,7 +112,7 @@ try {
         rows.forEach((row, i) => {
           const cfg = configs[i];
           const { median, p90, min } = summarize(row.times);
-          const peer = cfg.kind === 'ort-web' || cfg.kind === 'ort-node' ? PEER[cfg.kind] : null;
+          const peer = cfg.kind === 'ort-web' || cfg.kind === 'ort-node' ? PEER.config(cfg.kind, cfg.threads) : null;
           const result = {
             arch,
             batch,

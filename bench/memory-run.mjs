@@ -54,7 +54,7 @@ async function ours() {
 
 async function ort() {
   const ort = await import(kind === 'ort-web' ? 'onnxruntime-web' : 'onnxruntime-node');
-  if (kind === 'ort-web') ort.env.wasm.numThreads = 1;
+  if (kind === 'ort-web') Object.assign(ort.env.wasm, { numThreads: 1, ...config.wasmFlags });
   phase(`Node and ${kind === 'ort-web' ? 'onnxruntime-web' : 'onnxruntime-node'} loaded`);
   const session = await ort.InferenceSession.create(config.onnx, {
     ...(kind === 'ort-web' ? { executionProviders: ['wasm'] } : { executionProviders: ['cpu'], intraOpNumThreads: 1 }),

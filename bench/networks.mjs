@@ -15,32 +15,36 @@ export const INPUT_SIZE = { resnet18: 224, resnet50: 224, resnet152: 224, resnet
 
 /**
  * A peer configuration: onnxruntime session options, `fixBatch` (the batch axis fixed at load with
- * freeDimensionOverrides, letting onnxruntime plan static shapes) and the ONNX opset of the export.
+ * freeDimensionOverrides, letting onnxruntime plan static shapes), the ONNX opset of the export,
+ * and for onnxruntime-web optional `wasmFlags` (ort.env.wasm settings such as the proxy worker).
  */
 const DEFAULT_PEER = { options: { graphOptimizationLevel: 'all', executionMode: 'sequential' }, fixBatch: false, opset: 13 };
 
 /**
- * onnxruntime at its best: the session options and ONNX export found fastest by
- * `node bench/inference-peer.mjs` (its record bench/results/inference-peer.json, when it was taken
- * with the installed versions), else onnxruntime's defaults.
+ * onnxruntime at its best: per runtime and thread count, the session options and ONNX export found
+ * fastest by `node bench/inference-peer.mjs` (its record bench/results/inference-peer.json, when
+ * it was taken with the installed versions), else onnxruntime's defaults. Returns
+ * `{ source, config(kind, threads) }`.
  */
 export function peerSetup() {
   const path = join(HERE, 'results', 'inference-peer.json');
-  const defaults = { 'ort-web': DEFAULT_PEER, 'ort-node': DEFAULT_PEER };
-  if (!existsSync(path)) return { ...defaults, source: 'onnxruntime’s defaults (no bench/results/inference-peer.json)' };
-  const record = JSON.parse(readFileSync(path, 'utf8'));
-  const out = { source: `the fastest found by bench/inference-peer.mjs on ${record.date}` };
-  for (const kind of ['ort-web', 'ort-node']) {
-    const best = record.best?.[kind];
-    const installed = packageVersion(HERE, kind === 'ort-web' ? 'onnxruntime-web' : 'onnxruntime-node');
-    out[kind] = best && record.versions?.[kind] === installed ? best : defaults[kind];
-  }
-  return out;
+  const found = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : null;
+  const record = found?.underLoad ? null : found; // a search taken under load decides nothing
+  const usable = (kind) =>
+    record?.best?.[kind] &&
+    record.versions?.[kind] === packageVersion(HERE, kind === 'ort-web' ? 'onnxruntime-web' : 'onnxruntime-node');
+  return {
+    source: record
+      ? `the fastest found by bench/inference-peer.mjs on ${record.date} where its versions match`
+      : 'onnxruntime’s defaults (bench/inference-peer.mjs has not recorded a search)',
+    config: (kind, threads) => (usable(kind) ? (record.best[kind][threads] ?? DEFAULT_PEER) : DEFAULT_PEER),
+  };
 }
 
 /** A peer configuration in words, for the tables. */
 export function describePeer(p) {
   return [
+    ...Object.entries(p.wasmFlags ?? {}).map(([k, v]) => `env.wasm.${k} ${v}`),
     ...Object.entries(p.options).map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`),
     p.fixBatch ? 'batch fixed at load (freeDimensionOverrides)' : 'dynamic batch',
     `ONNX opset ${p.opset}`,
