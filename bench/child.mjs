@@ -137,7 +137,10 @@ export async function roundRobin(children, { warmup, runs, gapMs = 30, onRound }
   return rows.map((r) => ({
     label: r.child.label,
     times: r.times,
-    load: { ...r.load.summary(), idleSiblingsCores: Math.round((r.siblingCoreSeconds / Math.max(1e-9, r.seconds)) * 1000) / 1000 },
+    load: {
+      ...r.load.summary(),
+      idleSiblingsCores: Math.round((r.siblingCoreSeconds / Math.max(1e-9, r.seconds)) * 1000) / 1000,
+    },
   }));
 }
 

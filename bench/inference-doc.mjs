@@ -42,7 +42,16 @@ export function renderInferenceDoc(record) {
     out.push('');
     out.push(
       mdTable(
-        ['configuration', 'threads', 'median ms', 'p90 ms', 'img/s', 'diff', 'others', ...peers.map((p) => `÷ ${p.label}`)],
+        [
+          'configuration',
+          'threads',
+          'median ms',
+          'p90 ms',
+          'img/s',
+          'diff',
+          'others',
+          ...peers.map((p) => `÷ ${p.label}`),
+        ],
         rows.map((r) => [
           r.peer ? r.label : `**${r.label}**`,
           String(r.threads),

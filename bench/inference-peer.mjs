@@ -21,7 +21,12 @@ import { packageVersion, round, summarize } from './stats.mjs';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: flags } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
-  options: { arch: { type: 'string' }, runs: { type: 'string' }, quick: { type: 'boolean' }, force: { type: 'boolean' } },
+  options: {
+    arch: { type: 'string' },
+    runs: { type: 'string' },
+    quick: { type: 'boolean' },
+    force: { type: 'boolean' },
+  },
 });
 const quick = flags.quick === true;
 const arch = flags.arch ?? 'resnet50';
@@ -35,21 +40,38 @@ function variants(kind, threads) {
   const v = [
     { name: 'defaults', peer: { options: base, fixBatch: false, opset: 13 } },
     { name: 'batch fixed at load', peer: { options: base, fixBatch: true, opset: 13 } },
-    { name: 'extended graph optimisations', peer: { options: { ...base, graphOptimizationLevel: 'extended' }, fixBatch: false, opset: 13 } },
-    { name: 'layout graph optimisations', peer: { options: { ...base, graphOptimizationLevel: 'layout' }, fixBatch: false, opset: 13 } },
-    { name: 'no memory arena or pattern', peer: { options: { ...base, enableCpuMemArena: false, enableMemPattern: false }, fixBatch: false, opset: 13 } },
+    {
+      name: 'extended graph optimisations',
+      peer: { options: { ...base, graphOptimizationLevel: 'extended' }, fixBatch: false, opset: 13 },
+    },
+    {
+      name: 'layout graph optimisations',
+      peer: { options: { ...base, graphOptimizationLevel: 'layout' }, fixBatch: false, opset: 13 },
+    },
+    {
+      name: 'no memory arena or pattern',
+      peer: { options: { ...base, enableCpuMemArena: false, enableMemPattern: false }, fixBatch: false, opset: 13 },
+    },
     { name: 'ONNX opset 17', peer: { options: base, fixBatch: false, opset: 17 } },
   ];
   if (threads > 1) {
     v.push(
-      { name: 'parallel execution', peer: { options: { ...base, executionMode: 'parallel' }, fixBatch: false, opset: 13 } },
+      {
+        name: 'parallel execution',
+        peer: { options: { ...base, executionMode: 'parallel' }, fixBatch: false, opset: 13 },
+      },
       {
         name: 'no thread spinning',
-        peer: { options: { ...base, extra: { session: { intra_op: { allow_spinning: '0' } } } }, fixBatch: false, opset: 13 },
+        peer: {
+          options: { ...base, extra: { session: { intra_op: { allow_spinning: '0' } } } },
+          fixBatch: false,
+          opset: 13,
+        },
       },
     );
   }
-  if (kind === 'ort-web') v.push({ name: 'proxy worker', peer: { options: base, fixBatch: false, opset: 13, wasmFlags: { proxy: true } } });
+  if (kind === 'ort-web')
+    v.push({ name: 'proxy worker', peer: { options: base, fixBatch: false, opset: 13, wasmFlags: { proxy: true } } });
   return v;
 }
 
@@ -78,11 +100,19 @@ try {
             warmup: 2,
           };
           try {
-            const child = await BenchChild.start(variant.name, process.execPath, [join(HERE, 'inference-run.mjs'), JSON.stringify(args)], { cwd: HERE });
+            const child = await BenchChild.start(
+              variant.name,
+              process.execPath,
+              [join(HERE, 'inference-run.mjs'), JSON.stringify(args)],
+              { cwd: HERE },
+            );
             child.variant = variant;
             children.push(child);
           } catch (e) {
-            failed.push({ name: variant.name, error: e.message.split('\n').find((l) => /Error|error/.test(l)) ?? e.message.split('\n')[0] });
+            failed.push({
+              name: variant.name,
+              error: e.message.split('\n').find((l) => /Error|error/.test(l)) ?? e.message.split('\n')[0],
+            });
           }
         }
         const rows = await roundRobin(children, { warmup: 1, runs: RUNS });
@@ -104,7 +134,9 @@ try {
         groups.push({ kind, threads, variants: measured, failed, fastest: winner?.name });
         process.stderr.write(`${kind}, ${threads} thread(s):\n`);
         for (const m of measured) {
-          process.stderr.write(`  ${m.name.padEnd(32)} ${m.medianMs.toFixed(1).padStart(8)} ms  ${m.vsDefaults?.toFixed(3)}× defaults\n`);
+          process.stderr.write(
+            `  ${m.name.padEnd(32)} ${m.medianMs.toFixed(1).padStart(8)} ms  ${m.vsDefaults?.toFixed(3)}× defaults\n`,
+          );
         }
         for (const f of failed) process.stderr.write(`  ${f.name.padEnd(32)} cannot run: ${f.error}\n`);
       } finally {
@@ -124,11 +156,19 @@ const record = {
   batch: BATCH,
   runs: RUNS,
   loadAverage: { start: start.loadAverage, end: startCheck().loadAverage },
-  versions: { 'ort-web': packageVersion(HERE, 'onnxruntime-web'), 'ort-node': packageVersion(HERE, 'onnxruntime-node') },
+  versions: {
+    'ort-web': packageVersion(HERE, 'onnxruntime-web'),
+    'ort-node': packageVersion(HERE, 'onnxruntime-node'),
+  },
   groups,
   best,
 };
-const decision = recordDecision({ reasons, force: flags.force === true, quick, what: 'the onnxruntime configuration search' });
+const decision = recordDecision({
+  reasons,
+  force: flags.force === true,
+  quick,
+  what: 'the onnxruntime configuration search',
+});
 Object.assign(record, decision.fields);
 if (decision.write) {
   mkdirSync(join(HERE, 'results'), { recursive: true });

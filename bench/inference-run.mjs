@@ -44,7 +44,11 @@ async function setup() {
     const { createModel } = await import('@resnet/zoo');
     const tf = await import('@tensorflow/tfjs-core');
     const backend = kind === 'tfjs-cpu' ? 'cpu' : 'wasm';
-    const info = await initBackend({ prefer: backend, threads: backend === 'wasm' ? threads : undefined, onWarning: () => {} });
+    const info = await initBackend({
+      prefer: backend,
+      threads: backend === 'wasm' ? threads : undefined,
+      onWarning: () => {},
+    });
     const model = createModel(config.arch);
     loadTorchvisionWeights(model, weights);
     const runner = config.optimize ? optimizeForInference(model, { disposeSource: true }) : model;
@@ -66,7 +70,8 @@ async function setup() {
     const { nhwc } = images();
     return {
       threads: workers,
-      forward: async () => (await pool.run({ dtype: 'float32', shape: [batch, size, size, 3], data: nhwc.slice() })).data,
+      forward: async () =>
+        (await pool.run({ dtype: 'float32', shape: [batch, size, size, 3], data: nhwc.slice() })).data,
     };
   }
   if (kind === 'ort-web' || kind === 'ort-node') {
@@ -87,7 +92,9 @@ async function setup() {
 const runner = await setup();
 let first = null;
 for (let i = 0; i < (config.warmup ?? 1); i++) first ??= await runner.forward();
-process.stdout.write(`${JSON.stringify({ ready: true, threads: runner.threads, cores: availableParallelism(), ...residentMemory() })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ ready: true, threads: runner.threads, cores: availableParallelism(), ...residentMemory() })}\n`,
+);
 serve({
   async run() {
     const t0 = performance.now();

@@ -46,9 +46,16 @@ function configsFor(arch, batch) {
   const c = [
     { id: 'ours-wasm', label: 'ours, WASM', kind: 'ours', threads: 1, optimize: false },
     { id: 'ours-opt', label: 'ours, WASM optimised', kind: 'ours', threads: 1, optimize: true },
-    { id: 'ours-opt-threads', label: `ours, WASM optimised, ${cores} threads`, kind: 'ours', threads: cores, optimize: true },
+    {
+      id: 'ours-opt-threads',
+      label: `ours, WASM optimised, ${cores} threads`,
+      kind: 'ours',
+      threads: cores,
+      optimize: true,
+    },
   ];
-  if (batch > 1) c.push({ id: 'ours-pool', label: `ours, worker pool (${cores} workers)`, kind: 'ours-pool', threads: cores });
+  if (batch > 1)
+    c.push({ id: 'ours-pool', label: `ours, worker pool (${cores} workers)`, kind: 'ours-pool', threads: cores });
   c.push(
     { id: 'ort-web-1', label: 'onnxruntime-web, WASM 1 thread', kind: 'ort-web', threads: 1, peer: true },
     { id: 'ort-web-all', label: `onnxruntime-web, WASM ${cores} threads`, kind: 'ort-web', threads: cores, peer: true },
@@ -100,7 +107,12 @@ try {
             wasmFlags: peer?.wasmFlags,
             warmup: cfg.kind === 'tfjs-cpu' || batch > 1 ? 1 : 2,
           };
-          const child = await BenchChild.start(cfg.label, process.execPath, [join(HERE, 'inference-run.mjs'), JSON.stringify(args)], { cwd: HERE });
+          const child = await BenchChild.start(
+            cfg.label,
+            process.execPath,
+            [join(HERE, 'inference-run.mjs'), JSON.stringify(args)],
+            { cwd: HERE },
+          );
           child.config = cfg;
           children.push(child);
         }
@@ -121,7 +133,13 @@ try {
             label: cfg.label,
             peer: Boolean(cfg.peer),
             threads: children[i].info.threads,
-            options: peer ? describePeer(peer) : cfg.kind === 'ours' ? (cfg.optimize ? 'optimizeForInference' : 'model.predict') : undefined,
+            options: peer
+              ? describePeer(peer)
+              : cfg.kind === 'ours'
+                ? cfg.optimize
+                  ? 'optimizeForInference'
+                  : 'model.predict'
+                : undefined,
             runs: row.times.length,
             medianMs: round(median),
             p90Ms: round(p90),
@@ -164,7 +182,12 @@ const record = {
   results,
 };
 const partial = Boolean(flags.only);
-const decision = recordDecision({ reasons, force: flags.force === true, quick: quick || partial, what: 'the inference benchmark' });
+const decision = recordDecision({
+  reasons,
+  force: flags.force === true,
+  quick: quick || partial,
+  what: 'the inference benchmark',
+});
 Object.assign(record, decision.fields);
 const doc = renderInferenceDoc(record);
 process.stdout.write(doc);

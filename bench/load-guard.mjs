@@ -30,7 +30,11 @@ const TICKS = 100; // USER_HZ: /proc reports CPU time in 1/100 s on Linux.
 function machineTicks() {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
   const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-  return { busy: user + nice + system + irq + softirq, steal: steal ?? 0, total: user + nice + system + idle + iowait + irq + softirq + (steal ?? 0) };
+  return {
+    busy: user + nice + system + irq + softirq,
+    steal: steal ?? 0,
+    total: user + nice + system + idle + iowait + irq + softirq + (steal ?? 0),
+  };
 }
 
 /** User + system ticks of a process (all its threads), plus those of its waited-for children. */
@@ -105,7 +109,9 @@ export class RowLoad {
 export function rowReasons(label, load) {
   const reasons = [];
   if (load.othersCores > OTHERS_MAX_CORES) {
-    reasons.push(`${label}: other processes used ${load.othersCores.toFixed(2)} cores on average (limit ${OTHERS_MAX_CORES})`);
+    reasons.push(
+      `${label}: other processes used ${load.othersCores.toFixed(2)} cores on average (limit ${OTHERS_MAX_CORES})`,
+    );
   }
   if (load.stealCores > STEAL_MAX_CORES) {
     reasons.push(`${label}: the hypervisor stole ${load.stealCores.toFixed(2)} cores (limit ${STEAL_MAX_CORES})`);

@@ -17,7 +17,13 @@ function status() {
 /** Records the memory after a phase; `extra` adds what the phase knows (WASM heap, tensor bytes). */
 function phase(name, extra = {}) {
   const m = process.memoryUsage();
-  phases.push({ phase: name, ...status(), jsHeapMB: m.heapUsed / 2 ** 20, arrayBuffersMB: m.arrayBuffers / 2 ** 20, ...extra });
+  phases.push({
+    phase: name,
+    ...status(),
+    jsHeapMB: m.heapUsed / 2 ** 20,
+    arrayBuffersMB: m.arrayBuffers / 2 ** 20,
+    ...extra,
+  });
 }
 
 const input = new Float32Array(batch * size * size * 3).map((_, i) => Math.sin(i) * 2);
@@ -72,7 +78,9 @@ const round = (v) => Math.round(v * 10) / 10;
 process.stdout.write(
   `${JSON.stringify({
     peakMB: round(status().peakMB),
-    phases: phases.map((p) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v]))),
+    phases: phases.map((p) =>
+      Object.fromEntries(Object.entries(p).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v])),
+    ),
   })}\n`,
 );
 process.exit(0);

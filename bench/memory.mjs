@@ -156,7 +156,12 @@ const record = {
   results,
 };
 const partial = Boolean(flags.only) || Boolean(flags.before);
-const decision = recordDecision({ reasons, force: flags.force === true, quick: quick || partial, what: 'the memory benchmark' });
+const decision = recordDecision({
+  reasons,
+  force: flags.force === true,
+  quick: quick || partial,
+  what: 'the memory benchmark',
+});
 Object.assign(record, decision.fields);
 const doc = renderMemoryDoc(record);
 process.stdout.write(doc);

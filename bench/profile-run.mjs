@@ -106,7 +106,12 @@ engine.runKernelFunc = (params) => {
   if (!records) return runKernelFunc(params);
   depth++;
   if (depth === 1) {
-    call = { kernel: null, module: modules.at(-1) ?? null, backward: engine.state.gradientDepth === 0 && config.job === 'train', t0: performance.now() };
+    call = {
+      kernel: null,
+      module: modules.at(-1) ?? null,
+      backward: engine.state.gradientDepth === 0 && config.job === 'train',
+      t0: performance.now(),
+    };
   }
   if (params.kernelName != null && call.kernel === null) {
     call.kernel = {

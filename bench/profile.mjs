@@ -59,10 +59,18 @@ function envOf(list = []) {
 }
 const after = { label: 'after', root: ROOT, env: envOf(flags['after-env']) };
 const compare = flags.before !== undefined || flags['before-env'] !== undefined;
-const before = compare ? { label: 'before', root: resolve(flags.before ?? ROOT), env: envOf(flags['before-env']) } : null;
+const before = compare
+  ? { label: 'before', root: resolve(flags.before ?? ROOT), env: envOf(flags['before-env']) }
+  : null;
 const sides = before ? [before, after] : [after];
 const describeSide = (s) =>
-  `${s.root === ROOT ? 'this checkout' : s.root}${Object.keys(s.env).length ? ` with ${Object.entries(s.env).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`;
+  `${s.root === ROOT ? 'this checkout' : s.root}${
+    Object.keys(s.env).length
+      ? ` with ${Object.entries(s.env)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`
+      : ''
+  }`;
 
 const started = Date.now();
 const start = startCheck();
@@ -74,10 +82,15 @@ for (const job of jobs) {
     for (const side of sides) {
       const args = { job, root: side.root, threads: THREADS, warmup: 1 };
       children.push(
-        await BenchChild.start(`${side.label} ${job}`, process.execPath, [join(HERE, 'profile-run.mjs'), JSON.stringify(args)], {
-          cwd: HERE,
-          env: { ...process.env, ...side.env },
-        }),
+        await BenchChild.start(
+          `${side.label} ${job}`,
+          process.execPath,
+          [join(HERE, 'profile-run.mjs'), JSON.stringify(args)],
+          {
+            cwd: HERE,
+            env: { ...process.env, ...side.env },
+          },
+        ),
       );
     }
     process.stderr.write(`${job}: ${sides.map(describeSide).join(' vs ')}, interleaving ${RUNS} repetitions\n`);

@@ -3,10 +3,10 @@ import { loadSection } from './doc-parts.mjs';
 
 /** docs/benchmarks/training.md from the record. */
 export function renderTrainingDoc(r) {
-const kernels = r.ours.kernels.map((k) => `| ${k.name} | ${(k.ms / 1000).toFixed(2)} |`).join('\n');
-const n = r.parallel.replicas;
-const row = (label, x) => `| ${label} | ${x.imagesPerSec.toFixed(1)} | ${x.stepSeconds.toFixed(2)} |`;
-const md = `# Benchmarks: training
+  const kernels = r.ours.kernels.map((k) => `| ${k.name} | ${(k.ms / 1000).toFixed(2)} |`).join('\n');
+  const n = r.parallel.replicas;
+  const row = (label, x) => `| ${label} | ${x.imagesPerSec.toFixed(1)} | ${x.stepSeconds.toFixed(2)} |`;
+  const md = `# Benchmarks: training
 
 ResNet-20 (option-A shortcuts, 0.27 M parameters) training steps at batch ${r.batch} on 32×32×3
 images — forward, cross-entropy, backward, SGD with momentum and weight decay — with @resnet on
@@ -56,5 +56,5 @@ with the first weight-gradient kernel (kh·kw narrow matrix products), 24.5 with
 as one convolution, about 26 with BatchNorm's gradient written out, then the figure above with our
 WASM SIMD BatchNorm, ReLU, Add and layout kernels.
 `;
-return md;
+  return md;
 }

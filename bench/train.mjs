@@ -20,7 +20,12 @@ import { renderTrainingDoc } from './train-doc.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
-  options: { batch: { type: 'string' }, steps: { type: 'string' }, quick: { type: 'boolean' }, force: { type: 'boolean' } },
+  options: {
+    batch: { type: 'string' },
+    steps: { type: 'string' },
+    quick: { type: 'boolean' },
+    force: { type: 'boolean' },
+  },
 });
 const quick = values.quick === true;
 const batch = Number(values.batch ?? 128);
@@ -31,7 +36,12 @@ const start = startCheck();
 const reasons = start.reason ? [start.reason] : [];
 const started = Date.now();
 const sides = [
-  { key: 'ours', label: '@resnet, tfjs WASM, 1 thread', command: process.execPath, args: [join(here, 'train-run.mjs'), JSON.stringify({ batch, replicas: 1 })] },
+  {
+    key: 'ours',
+    label: '@resnet, tfjs WASM, 1 thread',
+    command: process.execPath,
+    args: [join(here, 'train-run.mjs'), JSON.stringify({ batch, replicas: 1 })],
+  },
   {
     key: 'parallel',
     label: `@resnet, tfjs WASM, ${cores} replicas`,
@@ -39,7 +49,12 @@ const sides = [
     args: [join(here, 'train-run.mjs'), JSON.stringify({ batch, replicas: cores })],
   },
   { key: 'torch', label: 'torch, 1 thread', command: PYTHON, args: [join(here, 'train_torch.py'), String(batch), '1'] },
-  { key: 'torchAll', label: `torch, ${cores} threads`, command: PYTHON, args: [join(here, 'train_torch.py'), String(batch), String(cores)] },
+  {
+    key: 'torchAll',
+    label: `torch, ${cores} threads`,
+    command: PYTHON,
+    args: [join(here, 'train_torch.py'), String(batch), String(cores)],
+  },
 ];
 const children = [];
 const record = {
@@ -58,7 +73,9 @@ try {
     const stepSeconds = summarize(rows[i].times).median / 1000;
     const info = children[i].info;
     record[s.key] = {
-      ...(s.key.startsWith('torch') ? { torch: info.torch, threads: info.threads } : { backend: 'wasm', threads: info.threads }),
+      ...(s.key.startsWith('torch')
+        ? { torch: info.torch, threads: info.threads }
+        : { backend: 'wasm', threads: info.threads }),
       ...(s.key === 'parallel' ? { replicas: info.replicas } : {}),
       stepSeconds,
       imagesPerSec: batch / stepSeconds,
@@ -78,13 +95,21 @@ record.durationSeconds = Math.round((Date.now() - started) / 1000);
 
 const rows = [
   [`ResNet-20 train step, batch ${batch}`, 'images/s', 'step (s)', 'others (cores)'],
-  ...sides.map((s) => [s.label, record[s.key].imagesPerSec.toFixed(1), record[s.key].stepSeconds.toFixed(3), record[s.key].load.othersCores.toFixed(2)]),
+  ...sides.map((s) => [
+    s.label,
+    record[s.key].imagesPerSec.toFixed(1),
+    record[s.key].stepSeconds.toFixed(3),
+    record[s.key].load.othersCores.toFixed(2),
+  ]),
   ['ratio @resnet 1 thread / torch 1', record.ratio.toFixed(3), '', ''],
   [`ratio @resnet ${cores} replicas / torch 1`, record.ratioParallel.toFixed(3), '', ''],
   [`ratio @resnet ${cores} replicas / torch ${cores}`, record.ratioAllCores.toFixed(3), '', ''],
 ];
 for (const r of rows) console.log(`${r[0].padEnd(40)} ${r[1].padStart(10)} ${r[2].padStart(10)} ${r[3].padStart(15)}`);
-console.log('slowest kernels in one @resnet step (ms):', record.ours.kernels.map((k) => `${k.name} ${k.ms}`).join(', '));
+console.log(
+  'slowest kernels in one @resnet step (ms):',
+  record.ours.kernels.map((k) => `${k.name} ${k.ms}`).join(', '),
+);
 const decision = recordDecision({ reasons, force: values.force === true, quick, what: 'the training benchmark' });
 Object.assign(record, decision.fields);
 if (decision.write) {

@@ -102,7 +102,10 @@ describe('resnet bench', () => {
       '--json',
     );
     expect(plain.code, plain.stderr).toBe(0);
-    expect(JSON.parse(plain.stdout.trimEnd().split('\n').at(-1) as string)).toMatchObject({ config: 'plain', threads: 1 });
+    expect(JSON.parse(plain.stdout.trimEnd().split('\n').at(-1) as string)).toMatchObject({
+      config: 'plain',
+      threads: 1,
+    });
   });
 
   it('has --help with examples', async () => {

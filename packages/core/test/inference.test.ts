@@ -151,7 +151,9 @@ describe('optimizeForInference', () => {
     expect(model.disposed).toBe(true);
     // Only the folded weights remain: the model's tensors are gone, the reference's unchanged.
     const kept = tf.memory();
-    expect(kept.numTensors).toBe(before.numTensors - model.namedSlots().length + reference.stats.fusedConvolutions * 2 + 2);
+    expect(kept.numTensors).toBe(
+      before.numTensors - model.namedSlots().length + reference.stats.fusedConvolutions * 2 + 2,
+    );
     expect(kept.numBytes).toBeLessThan(before.numBytes);
     const y = fast.predict(x);
     expect(compare(y.dataSync(), expected.dataSync()).relative).toBeLessThan(TOLERANCE);

@@ -94,7 +94,9 @@ Examples:
     const all = args.values.all === true;
     const plain = args.values.plain === true;
     if (all && (args.values.optimize || plain)) {
-      throw new UsageError(`--all already runs the optimised form beside the plain one; drop --${plain ? 'plain' : 'optimize'}`);
+      throw new UsageError(
+        `--all already runs the optimised form beside the plain one; drop --${plain ? 'plain' : 'optimize'}`,
+      );
     }
     if (plain && args.values.optimize) throw new UsageError('--plain and --optimize exclude each other; choose one');
     const threadsGiven = args.values.threads !== undefined;
@@ -102,7 +104,9 @@ Examples:
     if (threadsGiven && args.values.backend !== undefined && args.values.backend !== 'wasm') {
       throw new UsageError('--threads sets WASM threads; use it with --backend wasm (the default)');
     }
-    const backend = threadsGiven ? (await initBackend({ prefer: 'wasm', threads })).name : await startBackend(args, { threads });
+    const backend = threadsGiven
+      ? (await initBackend({ prefer: 'wasm', threads })).name
+      : await startBackend(args, { threads });
     const threadsUsed = backend === 'wasm' ? describeBackend().threads : backend === 'cpu' ? 1 : 0;
     if ((workersGiven || all) && backend !== 'wasm' && backend !== 'cpu') {
       throw new UsageError(`--workers runs WASM or CPU workers; the ${backend} backend already uses every core`);

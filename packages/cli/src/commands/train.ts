@@ -112,7 +112,9 @@ Examples:
     const workersGiven = args.values.workers !== undefined;
     const workersAsked = intFlag(args, 'workers', 1, 1, 64);
     if (workersAsked > batchSize)
-      throw new UsageError(`--workers ${workersAsked} needs --batch of at least ${workersAsked} (one image per worker)`);
+      throw new UsageError(
+        `--workers ${workersAsked} needs --batch of at least ${workersAsked} (one image per worker)`,
+      );
     if (resume && checkpointDir === undefined) {
       throw new UsageError('--resume needs --checkpoint DIR: the directory of the run to continue');
     }

@@ -9,7 +9,6 @@ import { checkFloatInput } from '../input-tensor.js';
 import { ReLU } from '../layers/activation.js';
 import { BatchNorm2d } from '../layers/batchnorm2d.js';
 import { Conv2d } from '../layers/conv2d.js';
-import { Layer } from '../layers/layer.js';
 import { Linear } from '../layers/linear.js';
 import { MaxPool2d, ZeroPad2d } from '../layers/pooling.js';
 import { Sequential } from '../layers/sequential.js';
@@ -365,7 +364,6 @@ class Compiler {
     const [kh, kw] = conv.kernelSize;
     const out = conv.outChannels;
     const groups = conv.groups;
-    const inPerGroup = conv.inChannels / groups;
     const [ph, pw] = [conv.padding[0] + extraPad[0], conv.padding[1] + extraPad[1]];
     const pad: Padding = [
       [0, 0],
@@ -389,7 +387,8 @@ class Compiler {
         const { scale, shift } = bnScaleShift(bn);
         // HWIO: the output channel is the last axis, so the scale broadcasts over it.
         folded = tf.tidy(() => tf.mul(conv.weight, tf.tensor1d(Float32Array.from(scale))) as tf.Tensor4D);
-        for (let o = 0; o < out; o++) bias[o] = (b ? (b[o] as number) : 0) * (scale[o] as number) + (shift[o] as number);
+        for (let o = 0; o < out; o++)
+          bias[o] = (b ? (b[o] as number) : 0) * (scale[o] as number) + (shift[o] as number);
       } else {
         folded = tf.clone(conv.weight) as tf.Tensor4D; // shares the values: no copy
         if (b) bias.set(b);
