@@ -147,6 +147,20 @@ describe('.pth files written by torch.save', () => {
     expect(file.format).toBe('safetensors');
     expectSameTensors(file.tensors, expected('views'));
     expect(file.sourceDtypes.get('long.view')).toBe('int64');
+    // A 640-byte header: the file starts with 0x80 0x02, as a pickle does.
+    const header = new TextEncoder().encode(`{}${' '.repeat(638)}`);
+    const bytes = new Uint8Array(8 + header.length);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(header.length), true);
+    bytes.set(header, 8);
+    expect(parseStateDict(bytes)).toMatchObject({ format: 'safetensors', tensors: new Map() });
+  });
+
+  it('says what a file is when it is neither', () => {
+    expect(() => parseStateDict(new Uint8Array([0x80, 0x02, 0x7d, 0x2e]))).toThrow(/bare Python pickle/);
+    expect(() => parseStateDict(new TextEncoder().encode('<!DOCTYPE html><html>'))).toThrow(
+      /expected a \.pth written by torch\.save .* or safetensors.*first bytes 3c 21 44 4f/,
+    );
+    expect(() => parseStateDict(new Uint8Array(0))).toThrow(/the file has 0 bytes/);
   });
 
   it('reads each byte of the archive about once, and a zip bomb not at all', () => {

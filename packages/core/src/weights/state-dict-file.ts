@@ -65,10 +65,11 @@ function sniff(head: Uint8Array): string {
   if (starts([0x75, 0x73, 0x74, 0x61, 0x72], 257)) {
     return `this is a tar archive: the format of torch < 0.4, which only Python's unpickler reads. ${RESAVE}`;
   }
+  // Before the pickle test: a safetensors header length can start with the byte 0x80 too.
+  if (head.length > 8 && head[8] === 0x7b) return 'safetensors';
   if (head[0] === 0x80 && head.length > 1 && (head[1] as number) <= 5) {
     return `this is a bare Python pickle, not an archive written by torch.save (≥ 1.6). ${RESAVE}`;
   }
-  if (head.length > 8 && head[8] === 0x7b) return 'safetensors';
   const shown = Array.from(head.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
   return (
     `not a weights file that can be read: expected a .pth written by torch.save (a zip archive, starting "PK") or ` +
