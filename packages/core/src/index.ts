@@ -30,7 +30,6 @@ export { type HostTensor, hostToTensor, tensorToHost, MAX_TENSOR_ELEMENTS } from
 export { type ByteSource, memorySource } from './weights/byte-source.js';
 export type { FileDtype } from './weights/elements.js';
 export { parseStateDict, readStateDict, type StateDictFile } from './weights/state-dict-file.js';
-export { readTorchCheckpoint, type TorchCheckpoint, MAX_PICKLE_BYTES } from './weights/torch-checkpoint.js';
 export {
   parseSafetensors,
   readSafetensors,
