@@ -35,7 +35,7 @@ export function loadStateDict(
       'stateDict',
       'a Map from torch names to tensors',
       stateDict,
-      'Use parseStateDict(bytes).tensors (from a .pth or safetensors file)',
+      'Use parseSafetensors(bytes).tensors',
     );
   }
   const strict = options.strict ?? true;
