@@ -135,6 +135,15 @@ describe('.pth files written by torch.save', () => {
     expectSameTensors(readStateDictFile(path('parameters')).tensors, expected('parameters'));
   });
 
+  it('reads the zip variants torch reads: zip64 extra fields, no CRC recorded, Python zipfile, big-endian', () => {
+    const corpus = (name: string) => parseStateDict(readFileSync(join(import.meta.dirname, 'corpus', 'pth', name)));
+    const reference = corpus('ok-state-dict').tensors;
+    expect(reference.size).toBe(9);
+    for (const variant of ['ok-zip64-extra-fields', 'ok-crc-not-recorded', 'ok-big-endian-python-zipfile']) {
+      expectSameTensors(corpus(variant).tensors, reference);
+    }
+  });
+
   it('gives the same result from memory (parseStateDict) as from disk (readStateDictFile)', () => {
     const bytes = readFileSync(path('views'));
     expectSameTensors(parseStateDict(bytes).tensors, readStateDictFile(path('views')).tensors);
