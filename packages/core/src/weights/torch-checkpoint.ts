@@ -115,11 +115,12 @@ export function readTorchCheckpoint(source: ByteSource): TorchCheckpoint {
       `not a torch.save archive: neither ${archive}/version nor ${archive}/.data/version is present`,
     );
   }
-  const versionText = new TextDecoder().decode(readZipEntry(source, version)).trim();
-  if (!/^\d{1,9}$/.test(versionText))
-    throw new FormatError(`torch archive version ${JSON.stringify(versionText)} is not a number`);
+  const versionText = recordText(source, version).trim();
+  if (!/^\d{1,9}$/.test(versionText)) {
+    throw new FormatError(`torch archive version ${JSON.stringify(versionText.slice(0, 20))} is not a number`);
+  }
   const byteorderEntry = record('byteorder');
-  const byteorder = byteorderEntry ? new TextDecoder().decode(readZipEntry(source, byteorderEntry)) : 'little';
+  const byteorder = byteorderEntry ? recordText(source, byteorderEntry) : 'little';
   if (byteorder !== 'little' && byteorder !== 'big') {
     throw new FormatError(
       `torch archive byteorder ${JSON.stringify(byteorder.slice(0, 20))}: expected 'little' or 'big'`,
@@ -133,14 +134,32 @@ export function readTorchCheckpoint(source: ByteSource): TorchCheckpoint {
   }
   const root = unpickle(readZipEntry(source, pickleEntry), torchHooks(entries, archive), `${archive}/data.pkl`);
   const { tensors: references, wrapper } = selectStateDict(root);
+  const metadata: Record<string, string> = { archive, version: versionText, byteorder };
+  if (wrapper) metadata.wrapper = wrapper;
+  return { ...materialise(source, references, byteorder === 'little'), metadata };
+}
 
+function recordText(source: ByteSource, entry: ZipEntry): string {
+  if (entry.size > 64) throw new FormatError(`${entry.name} holds ${entry.size} bytes; expected a short text`);
+  return new TextDecoder().decode(readZipEntry(source, entry));
+}
+
+/**
+ * Each tensor's values, once every dtype and the total size were checked: every storage is read
+ * (and its CRC checked) once, decoded to float32 or int32, and each view copied out of it.
+ */
+function materialise(
+  source: ByteSource,
+  references: Map<string, TensorReference>,
+  littleEndian: boolean,
+): Pick<TorchCheckpoint, 'tensors' | 'sourceDtypes'> {
   let total = 0;
   const uses = new Map<Storage, number>();
   for (const [name, t] of references) {
     if (!isFileDtype(t.storage.type.dtype)) {
       throw new FormatError(
-        `tensor '${name}' is ${t.storage.type.dtype} (${t.storage.type.describe()}); weights are read as float32, float16, ` +
-          'bfloat16, float64, int64 or int32',
+        `tensor '${name}' is ${t.storage.type.dtype} (${t.storage.type.describe()}); weights are read as float32, ` +
+          'float16, bfloat16, float64, int64 or int32',
       );
     }
     total += t.count;
@@ -152,26 +171,24 @@ export function readTorchCheckpoint(source: ByteSource): TorchCheckpoint {
         '(views that repeat storage elements); refusing to allocate them',
     );
   }
-  const decoded = new Map<Storage, Float32Array | Int32Array>();
+  const shared = new Map<Storage, Float32Array | Int32Array>();
   const tensors = new Map<string, HostTensor>();
   const sourceDtypes = new Map<string, FileDtype>();
   for (const [name, t] of references) {
     const dtype = t.storage.type.dtype as FileDtype;
-    let storage = decoded.get(t.storage);
+    let storage = shared.get(t.storage);
     if (!storage) {
       const bytes = readZipEntry(source, t.storage.entry);
-      storage = decodeElements(bytes, dtype, byteorder === 'little', `tensor '${name}'`, source.readsAreCopies);
-      if ((uses.get(t.storage) as number) > 1) decoded.set(t.storage, storage);
+      storage = decodeElements(bytes, dtype, littleEndian, `tensor '${name}'`, source.readsAreCopies);
+      if ((uses.get(t.storage) as number) > 1) shared.set(t.storage, storage);
     }
-    const data = gatherView(storage, t);
-    // A storage shared by several tensors is never handed out itself: each tensor owns its values.
-    const owned = data === storage && decoded.has(t.storage) ? data.slice() : data;
-    tensors.set(name, { dtype: owned instanceof Float32Array ? 'float32' : 'int32', shape: [...t.shape], data: owned });
+    const view = gatherView(storage, t);
+    // A storage that several tensors view is never handed out itself: each tensor owns its values.
+    const data = view === storage && shared.has(t.storage) ? view.slice() : view;
+    tensors.set(name, { dtype: data instanceof Float32Array ? 'float32' : 'int32', shape: [...t.shape], data });
     sourceDtypes.set(name, dtype);
   }
-  const metadata: Record<string, string> = { archive, version: versionText, byteorder };
-  if (wrapper) metadata.wrapper = wrapper;
-  return { tensors, sourceDtypes, metadata };
+  return { tensors, sourceDtypes };
 }
 
 function findArchive(entries: Map<string, ZipEntry>): string {
