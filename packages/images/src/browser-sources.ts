@@ -19,9 +19,14 @@ const isA = (value: unknown, name: string): boolean =>
 
 /** Whether `value` is one of the browser sources (false everywhere in Node). */
 export function isBrowserImageSource(value: unknown): value is BrowserImageSource {
-  return ['HTMLImageElement', 'ImageBitmap', 'ImageData', 'HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement'].some(
-    (name) => isA(value, name),
-  );
+  return [
+    'HTMLImageElement',
+    'ImageBitmap',
+    'ImageData',
+    'HTMLCanvasElement',
+    'OffscreenCanvas',
+    'HTMLVideoElement',
+  ].some((name) => isA(value, name));
 }
 
 /**
@@ -79,7 +84,12 @@ export async function pixelsFromBrowserSource(source: BrowserImageSource, argume
     height = s.height;
   }
   if (!(width > 0 && height > 0))
-    throw new ArgumentError(argument, 'an image source with a size', `${width}×${height}`, 'Draw or load something first');
+    throw new ArgumentError(
+      argument,
+      'an image source with a size',
+      `${width}×${height}`,
+      'Draw or load something first',
+    );
   try {
     const rgba = read2d(drawable, width, height);
     let opaque = true;

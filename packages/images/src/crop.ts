@@ -61,7 +61,12 @@ export function centerCrop(image: RgbImage, size: number | readonly [number, num
   checkRgbImage('image', image);
   const sizes = typeof size === 'number' ? [size, size] : Array.isArray(size) && size.length === 2 ? size : undefined;
   if (!sizes || sizes.some((s) => !Number.isSafeInteger(s) || s < 1)) {
-    throw new ArgumentError('size', 'a positive integer or [height, width]', size, 'Use e.g. 224 as CenterCrop(224) does');
+    throw new ArgumentError(
+      'size',
+      'a positive integer or [height, width]',
+      size,
+      'Use e.g. 224 as CenterCrop(224) does',
+    );
   }
   const [h, w] = sizes as [number, number];
   if (h === image.height && w === image.width) return image;

@@ -62,7 +62,8 @@ export function preprocessors<I>(read: (input: I, argument: string) => Promise<R
       throw new ArgumentError('images', 'a non-empty array of images', images, 'Pass [image1, image2, ...]');
     checkImageTransforms('transforms', transforms);
     const hosts: HostTensor[] = [];
-    for (let i = 0; i < images.length; i++) hosts.push(applyTransforms(await read(images[i] as I, `images[${i}]`), transforms));
+    for (let i = 0; i < images.length; i++)
+      hosts.push(applyTransforms(await read(images[i] as I, `images[${i}]`), transforms));
     const host = stackBatches(hosts);
     return tf.tensor4d(host.data, host.shape as [number, number, number, number], 'float32');
   }

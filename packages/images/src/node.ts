@@ -16,8 +16,7 @@ export type NodeImageInput = string | ImageInput;
 
 /** Reads and decodes a PNG or JPEG file (see decodeImage). */
 export function readImage(path: string): RgbImage {
-  if (typeof path !== 'string' || path === '')
-    throw new ArgumentError('path', 'the path of a PNG or JPEG file', path);
+  if (typeof path !== 'string' || path === '') throw new ArgumentError('path', 'the path of a PNG or JPEG file', path);
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);

@@ -34,7 +34,8 @@ export function readInterlacedLowDepth(bytes: Uint8Array): {
       colorType = data[9] as number;
     } else if (type === 'PLTE') {
       palette = [];
-      for (let i = 0; i + 2 < length; i += 3) palette.push([data[i] as number, data[i + 1] as number, data[i + 2] as number]);
+      for (let i = 0; i + 2 < length; i += 3)
+        palette.push([data[i] as number, data[i + 1] as number, data[i + 2] as number]);
     } else if (type === 'IDAT') idat.push(data);
     else if (type === 'IEND') break;
     at += 12 + length;
@@ -42,7 +43,11 @@ export function readInterlacedLowDepth(bytes: Uint8Array): {
   if (![1, 2, 4].includes(depth) || (colorType !== 0 && colorType !== 3))
     throw new FormatError(`unexpected PNG header (bit depth ${depth}, colour type ${colorType})`);
   const compressed = new Uint8Array(idat.reduce((n, d) => n + d.length, 0));
-  idat.reduce((offset, d) => (compressed.set(d, offset), offset + d.length), 0);
+  let filled = 0;
+  for (const d of idat) {
+    compressed.set(d, filled);
+    filled += d.length;
+  }
   let raw: Uint8Array;
   try {
     raw = unzlibSync(compressed);

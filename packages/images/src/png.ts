@@ -15,7 +15,14 @@ import { type RgbImage, rgbImage } from './rgb-image.js';
  * Decoded by the pure-JS `fast-png` (Adam7 interlacing included), then converted here.
  */
 export function decodePng(bytes: Uint8Array): RgbImage {
-  let png: { width: number; height: number; depth: number; channels: number; data: ArrayLike<number>; palette?: number[][] };
+  let png: {
+    width: number;
+    height: number;
+    depth: number;
+    channels: number;
+    data: ArrayLike<number>;
+    palette?: number[][];
+  };
   try {
     // IHDR: bit depth at byte 24, interlace method at byte 28.
     if (bytes[28] === 1 && (bytes[24] as number) < 8) {
@@ -27,7 +34,13 @@ export function decodePng(bytes: Uint8Array): RgbImage {
       png = { ...p, palette: p.palette };
       if (p.depth < 8) {
         // One channel (grey or palette index) packed MSB first in rows of whole bytes.
-        const samples = unpackRows(p.data as Uint8Array, p.width, p.height, p.depth, Math.ceil((p.width * p.depth) / 8));
+        const samples = unpackRows(
+          p.data as Uint8Array,
+          p.width,
+          p.height,
+          p.depth,
+          Math.ceil((p.width * p.depth) / 8),
+        );
         png.data = p.palette ? samples : scaleLowDepth(samples, p.depth);
         png.depth = 8;
       }
@@ -57,7 +70,7 @@ export function decodePng(bytes: Uint8Array): RgbImage {
     const step = channels;
     if (depth === 16 && channels === 1) {
       // PIL: mode "I" → RGB clips each value to 0..255.
-      grey = (data as Uint16Array).map((v) => (v > 255 ? 255 : v));
+      grey = (data as Uint16Array).map((v) => Math.min(v, 255));
     } else if (depth === 16) {
       grey = (data as Uint16Array).map((v) => v >> 8);
     } else {

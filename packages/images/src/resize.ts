@@ -31,7 +31,7 @@ function triangle(x: number): number {
 /** PIL's `precompute_coeffs` + `normalize_coeffs_8bpc` for the bilinear filter (support 1). */
 function bilinearWeights(inSize: number, outSize: number): Weights {
   const scale = inSize / outSize;
-  const filterScale = scale < 1 ? 1 : scale;
+  const filterScale = Math.max(scale, 1);
   const support = filterScale;
   const size = Math.ceil(support) * 2 + 1;
   const first = new Int32Array(outSize);
@@ -65,8 +65,7 @@ function bilinearWeights(inSize: number, outSize: number): Weights {
 
 /** The rounded fixed-point sum back to 8 bits, clipped as PIL's `clip8`. */
 function clip8(sum: number): number {
-  const v = sum >> PRECISION_BITS;
-  return v < 0 ? 0 : v > 255 ? 255 : v;
+  return Math.min(Math.max(sum >> PRECISION_BITS, 0), 255);
 }
 
 function horizontal(src: RgbImage, rowStart: number, rows: number, outWidth: number, w: Weights): RgbImage {

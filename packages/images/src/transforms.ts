@@ -140,6 +140,6 @@ export function stackBatches(batches: readonly HostTensor[]): HostTensor {
   const [, h, w, c] = first.shape as [number, number, number, number];
   const size = h * w * c;
   const data = new Float32Array(batches.length * size);
-  batches.forEach((b, i) => data.set(b.data, i * size));
+  for (const [i, b] of batches.entries()) data.set(b.data, i * size);
   return { dtype: 'float32', shape: [batches.length, h, w, c], data };
 }

@@ -81,7 +81,10 @@ describe('preprocess', () => {
     const expected = [0, 1, 2].map(
       (c) => ((128 / 255 - (images.IMAGENET_MEAN[c] as number)) / (images.IMAGENET_STD[c] as number)) as number,
     );
-    const d = difference(host.data, Float32Array.from(host.data, (_, i) => expected[i % 3] as number));
+    const d = difference(
+      host.data,
+      Float32Array.from(host.data, (_, i) => expected[i % 3] as number),
+    );
     expect(d.max).toBeLessThan(1e-6);
   });
 });
@@ -125,7 +128,9 @@ describe('errors name the argument, the expectation, what was received and the f
   });
 
   it('bad files: missing, not an image, another format, truncated', async () => {
-    await expect(images.toRGB('/nonexistent/cat.png')).rejects.toThrow(/path: expected a readable PNG or JPEG file; got "\/nonexistent\/cat.png"\. No such file/);
+    await expect(images.toRGB('/nonexistent/cat.png')).rejects.toThrow(
+      /path: expected a readable PNG or JPEG file; got "\/nonexistent\/cat.png"\. No such file/,
+    );
     expect(() => images.decodeImage(new TextEncoder().encode('hello'))).toThrow(
       /expected a PNG or JPEG file; got bytes starting 68 65 6c 6c 6f\. Convert it/,
     );
@@ -143,7 +148,9 @@ describe('errors name the argument, the expectation, what was received and the f
     const png = Uint8Array.from((require('node:fs') as typeof import('node:fs')).readFileSync(`${SKIMAGE}/coffee.png`));
     new DataView(png.buffer).setUint32(16, 100_000);
     new DataView(png.buffer).setUint32(20, 100_000);
-    expect(() => images.decodeImage(png, 'bomb.png')).toThrow(/bomb\.png: the image is 100000×100000 .* more than the 178956970 PIL accepts/);
+    expect(() => images.decodeImage(png, 'bomb.png')).toThrow(
+      /bomb\.png: the image is 100000×100000 .* more than the 178956970 PIL accepts/,
+    );
   });
 
   it('bad transforms', () => {
@@ -155,8 +162,12 @@ describe('errors name the argument, the expectation, what was received and the f
       /transforms\.interpolation: expected 'bilinear'/,
     );
     expect(() => images.applyTransforms(img, { ...V1, std: [0.2, 0, 0.2] })).toThrow(/transforms\.std/);
-    expect(() => images.applyTransforms(img, { ...V1, resize: 3 } as never)).toThrow(/transforms\.resize: expected one of/);
-    expect(() => images.resize(img, -1)).toThrow(/size: expected a positive integer \(the shorter side\) or \[height, width\]; got -1/);
+    expect(() => images.applyTransforms(img, { ...V1, resize: 3 } as never)).toThrow(
+      /transforms\.resize: expected one of/,
+    );
+    expect(() => images.resize(img, -1)).toThrow(
+      /size: expected a positive integer \(the shorter side\) or \[height, width\]; got -1/,
+    );
     expect(() => images.crop(img, 0, 0, 0, 1)).toThrow(/height: expected a positive integer/);
   });
 });

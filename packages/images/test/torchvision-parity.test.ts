@@ -1,4 +1,12 @@
-import { IMAGENET_STD, applyTransforms, centerCrop, imageClassification, readImage, resize, resizeTo } from '@resnet/images/node';
+import {
+  IMAGENET_STD,
+  applyTransforms,
+  centerCrop,
+  imageClassification,
+  readImage,
+  resize,
+  resizeTo,
+} from '@resnet/images/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Reference, coordinateImage, difference, generateReference } from './reference.js';
 
@@ -36,7 +44,10 @@ const pilRgb = (name: string) => {
 
 /** Normalised differences → uint8 levels: × 255 × std of the element's channel. */
 function inLevels(ours: Float32Array, expected: ArrayLike<number>): { max: number; mean: number } {
-  const levels = Float64Array.from(ours, (v, i) => Math.abs(v - (expected[i] as number)) * 255 * (IMAGENET_STD[i % 3] as number));
+  const levels = Float64Array.from(
+    ours,
+    (v, i) => Math.abs(v - (expected[i] as number)) * 255 * (IMAGENET_STD[i % 3] as number),
+  );
   const d = difference(levels, new Float64Array(levels.length));
   // float32 rounding leaves ~1e-5 of a level around whole levels.
   return { max: Math.round(d.max * 1e3) / 1e3, mean: d.mean };

@@ -50,7 +50,10 @@ assert.ok(Number.isFinite(step.loss) && step.loss > 0, `finite loss, got ${step.
 small.dispose();
 
 // @resnet/images: a 2×1 PNG (written by PIL: RGB 200, 100, 50) decoded and preprocessed.
-const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAABCAIAAAB7QOjdAAAAD0lEQVR4nGM8kWLEwMAAAAd6AWCUFlkyAAAAAElFTkSuQmCC', 'base64');
+const png = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAABCAIAAAB7QOjdAAAAD0lEQVR4nGM8kWLEwMAAAAd6AWCUFlkyAAAAAElFTkSuQmCC',
+  'base64',
+);
 assert.deepEqual(Array.from((await toRGB(png)).data), [200, 100, 50, 200, 100, 50]);
 const beforeImages = tf.memory().numTensors;
 const pixels = await preprocess(png, imageClassification({ cropSize: 8, resizeSize: 8 }));

@@ -35,7 +35,9 @@ async function runImages(urls: string[]) {
     results[url] = {};
     for (const [how, make] of Object.entries(sources)) {
       const source = await make();
-      (results[url] as Record<string, string>)[how] = base64(applyTransforms(await toRGB(source), V1).data as Float32Array);
+      (results[url] as Record<string, string>)[how] = base64(
+        applyTransforms(await toRGB(source), V1).data as Float32Array,
+      );
       if (source instanceof tf.Tensor) source.dispose();
     }
   }
