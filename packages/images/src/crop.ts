@@ -1,5 +1,5 @@
 import { ArgumentError } from '@resnet/core';
-import { checkRgbImage, type RgbImage, rgbImage } from './rgb-image.js';
+import { checkRgbImage, checkSize, type RgbImage, rgbImage } from './rgb-image.js';
 
 /**
  * PIL's `Image.crop((left, top, left + width, top + height))`: the box may reach outside the
@@ -59,16 +59,7 @@ export function centerCropBox(
  */
 export function centerCrop(image: RgbImage, size: number | readonly [number, number]): RgbImage {
   checkRgbImage('image', image);
-  const sizes = typeof size === 'number' ? [size, size] : Array.isArray(size) && size.length === 2 ? size : undefined;
-  if (!sizes || sizes.some((s) => !Number.isSafeInteger(s) || s < 1)) {
-    throw new ArgumentError(
-      'size',
-      'a positive integer or [height, width]',
-      size,
-      'Use e.g. 224 as CenterCrop(224) does',
-    );
-  }
-  const [h, w] = sizes as [number, number];
+  const [h, w] = checkSize(size, 'a positive integer or [height, width]', 'Use e.g. 224 as CenterCrop(224) does');
   if (h === image.height && w === image.width) return image;
   const { top, left } = centerCropBox(image.height, image.width, h, w);
   return crop(image, top, left, h, w);

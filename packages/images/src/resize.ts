@@ -1,5 +1,5 @@
 import { ArgumentError } from '@resnet/core';
-import { checkRgbImage, type RgbImage, rgbImage } from './rgb-image.js';
+import { checkRgbImage, checkSize, type RgbImage, rgbImage } from './rgb-image.js';
 
 /**
  * PIL's antialiased bilinear resampling of 8-bit images (Pillow 9.4, `libImaging/Resample.c`),
@@ -160,15 +160,11 @@ export function resizedSize(height: number, width: number, size: number | readon
  */
 export function resize(image: RgbImage, size: number | readonly [number, number]): RgbImage {
   checkRgbImage('image', image);
-  const sizes = typeof size === 'number' ? [size] : Array.isArray(size) && size.length === 2 ? size : undefined;
-  if (!sizes || sizes.some((s) => !Number.isSafeInteger(s) || s < 1)) {
-    throw new ArgumentError(
-      'size',
-      'a positive integer (the shorter side) or [height, width]',
-      size,
-      'Use e.g. 256 as torchvision’s Resize(256) does',
-    );
-  }
+  checkSize(
+    size,
+    'a positive integer (the shorter side) or [height, width]',
+    'Use e.g. 256 as torchvision’s Resize(256) does',
+  );
   const [h, w] = resizedSize(image.height, image.width, size);
   return resizeTo(image, h, w);
 }

@@ -39,3 +39,14 @@ export function checkRgbImage(argument: string, value: unknown): RgbImage {
   }
   return v as RgbImage;
 }
+
+/**
+ * A size argument as torchvision takes it: a positive integer or [height, width]. Returns the
+ * pair, with a number given for both sides.
+ */
+export function checkSize(size: unknown, expected: string, fix: string): [number, number] {
+  const sizes = typeof size === 'number' ? [size, size] : Array.isArray(size) && size.length === 2 ? size : undefined;
+  if (!sizes || sizes.some((s) => !Number.isSafeInteger(s) || s < 1))
+    throw new ArgumentError('size', expected, size, fix);
+  return sizes as [number, number];
+}

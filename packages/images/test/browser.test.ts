@@ -1,12 +1,10 @@
-import { createReadStream, existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { imageClassification, preprocessToHost, readImage } from '@resnet/images/node';
 import { build } from 'esbuild';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumLaunchOptions } from '../../../tools/test-support/chromium.mjs';
+import { type PageServer, startPageServer } from '../../../tools/test-support/page-server.js';
 import { type Reference, difference, generateReference } from './reference.js';
 
 // The main entry in Debian's headless Chromium: PNGs given as an HTMLImageElement and as an
@@ -23,54 +21,26 @@ const JPEGS = ['grace_hopper.jpg', 'rocket.jpg'];
 // tf.browser.fromPixels (a 2D canvas: premultiplied, colour-managed) is shown, not asserted.
 
 let ref: Reference;
-let server: Server;
+let server: PageServer;
 let browser: Browser;
 let origin: string;
-let bundle: string;
 
 beforeAll(async () => {
   const launchOptions = chromiumLaunchOptions();
   ref = generateReference();
-  const result = await build({
-    entryPoints: [join(import.meta.dirname, 'browser', 'page.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'error',
+  const paths = new Map(ref.images.map((i) => [`/images/${i.name}`, i.path]));
+  server = await startPageServer({
+    build,
+    entry: join(import.meta.dirname, 'browser', 'page.ts'),
+    file: (p) => paths.get(p),
   });
-  bundle = result.outputFiles[0]?.text ?? '';
-  const paths = new Map(ref.images.map((i) => [i.name, i.path]));
-  server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname === '/') {
-      res.setHeader('Content-Type', 'text/html');
-      res.end('<!doctype html><script type="module" src="/bundle.js"></script>');
-      return;
-    }
-    if (url.pathname === '/bundle.js') {
-      res.setHeader('Content-Type', 'text/javascript');
-      res.end(bundle);
-      return;
-    }
-    const file = paths.get(decodeURIComponent(url.pathname.slice('/images/'.length)));
-    if (!url.pathname.startsWith('/images/') || !file || !existsSync(file)) {
-      res.statusCode = 404;
-      res.end();
-      return;
-    }
-    res.setHeader('Content-Type', file.endsWith('.png') ? 'image/png' : 'image/jpeg');
-    createReadStream(file).pipe(res);
-  });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = server.origin;
   browser = await chromium.launch(launchOptions);
 });
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise((done) => server?.close(done));
+  await server?.close();
   ref?.remove();
 });
 
