@@ -6,25 +6,15 @@ import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync,
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
-import { FormatError, ResNetError } from './errors.js';
+import { ArgumentError, FormatError, ResNetError } from './errors.js';
 import { parseNpy, serializeNpy } from './io/npy.js';
 import type { Module } from './module.js';
+import type { ByteSource } from './weights/byte-source.js';
 import type { HostTensor } from './weights/host-tensor.js';
-import {
-  decodeSafetensorsEntry,
-  MAX_SAFETENSORS_HEADER_BYTES,
-  parseSafetensorsHeader,
-  type SafetensorsEntry,
-  type SafetensorsHeader,
-  serializeSafetensors,
-} from './weights/safetensors.js';
-import {
-  assignTorchValue,
-  type LoadReport,
-  type LoadStateDictOptions,
-  planLoad,
-  stagingBuffer,
-} from './weights/state-dict.js';
+import { readSafetensors, serializeSafetensors } from './weights/safetensors.js';
+import { readStateDict, type StateDictFile, weightsFormat } from './weights/state-dict-file.js';
+import { type LoadReport, type LoadStateDictOptions, loadStateDict } from './weights/state-dict.js';
+import { streamSafetensors } from './weights/stream-load.js';
 import { MAX_MANIFEST_TENSORS, manifestByteLength } from './weights/tfjs-format.js';
 
 /** Largest model.json accepted. */
@@ -55,18 +45,11 @@ function readInto(fd: number, out: Uint8Array, position: number): Uint8Array {
   return out;
 }
 
-/** An open safetensors file whose header has been read and checked. */
-interface OpenSafetensors {
-  fd: number;
-  header: SafetensorsHeader;
-}
-
 /**
- * Opens a safetensors file and checks its size and header (lengths, offsets, dtypes, tensor
- * count) before any tensor byte is read, so a file that lies about its sizes costs nothing.
- * Closes the file again when it fails.
+ * Runs `read` over an open file as a ByteSource: readers fetch only the byte ranges that the
+ * file's headers point at, after checking them against the file's size.
  */
-function openSafetensors(path: string): OpenSafetensors {
+function withFileSource<T>(path: string, read: (source: ByteSource) => T): T {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -76,101 +59,59 @@ function openSafetensors(path: string): OpenSafetensors {
   try {
     const stat = fstatSync(fd);
     if (stat.isDirectory()) throw new ResNetError(`expected a file, got a directory: ${path}`);
-    const size = stat.size;
-    const first = readRange(fd, 0, Math.min(8, size));
-    let prefix = first;
-    if (size >= 8) {
-      const headerLength = Number(new DataView(first.buffer).getBigUint64(0, true));
-      // A length beyond the file or the limit is refused (with the parser's message) before reading it.
-      if (8 + headerLength > size || headerLength > MAX_SAFETENSORS_HEADER_BYTES) parseSafetensorsHeader(first, size);
-      prefix = readRange(fd, 0, 8 + headerLength);
-    }
-    return { fd, header: parseSafetensorsHeader(prefix, size) };
+    return read({
+      size: stat.size,
+      read: (offset, length) => readRange(fd, offset, length),
+      readInto: (offset, target) => readInto(fd, target, offset),
+      readsAreCopies: true,
+    });
   } catch (e) {
-    closeSync(fd);
     if (e instanceof ResNetError) throw e;
     throw fileError(path, e);
+  } finally {
+    closeSync(fd);
   }
 }
 
-/** Whether this machine stores floats little-endian, as safetensors does (then F32 bytes are read in place). */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
 /**
- * Reads one tensor of an open file: F32 straight into its Float32Array, other dtypes decoded.
- * With `scratch` (at least the tensor's bytes), F32 values are read into it and returned as a
- * view of it, valid until the next read into the same scratch.
- */
-function readEntry(file: OpenSafetensors, e: SafetensorsEntry, scratch?: Uint8Array): HostTensor {
-  const length = e.end - e.begin;
-  const bytes = readInto(
-    file.fd,
-    scratch ? scratch.subarray(0, length) : new Uint8Array(length),
-    file.header.dataStart + e.begin,
-  );
-  if (e.dtype === 'F32' && LITTLE_ENDIAN) {
-    return { dtype: 'float32', shape: e.shape, data: new Float32Array(bytes.buffer, bytes.byteOffset, length / 4) };
-  }
-  return decodeSafetensorsEntry(e, bytes);
-}
-
-/**
- * Reads a safetensors file, one tensor at a time (no buffer of the whole file); its size and
- * header are checked before any tensor byte is read.
+ * Reads a safetensors file: its size and header are checked (lengths, offsets, dtypes, tensor
+ * count) before any tensor byte is read, so a file that lies about its sizes costs nothing.
  */
 export function readSafetensorsFile(path: string): {
   tensors: Map<string, HostTensor>;
   metadata: Record<string, string>;
 } {
-  const file = openSafetensors(path);
-  try {
-    const tensors = new Map<string, HostTensor>();
-    for (const e of file.header.entries) tensors.set(e.name, readEntry(file, e));
-    return { tensors, metadata: file.header.metadata };
-  } catch (e) {
-    if (e instanceof ResNetError) throw e;
-    throw fileError(path, e);
-  } finally {
-    closeSync(file.fd);
-  }
+  const { tensors, metadata } = withFileSource(path, readSafetensors);
+  return { tensors, metadata };
 }
 
 /**
- * Loads a torchvision `state_dict` saved as safetensors into a model, all or nothing, streaming:
- * the header is checked against the model (names, shapes, dtypes), then every tensor is read
- * once and checked (a short read, an I/O error or an integer outside int32 fails here, with the
- * model untouched), then read again, one tensor at a time, and assigned. The file is never held
- * in memory as a whole and the backend holds the model plus one tensor.
+ * Reads a state_dict from a `.pth` file written by `torch.save` (torch ≥ 1.6) or a safetensors
+ * file, whichever it is. Only what the file's directory or header points at is read, after every
+ * offset and size was checked against the file; a `.pth`'s pickle is never executed.
+ */
+export function readStateDictFile(path: string): StateDictFile {
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new ArgumentError('path', 'the path of a .pth or .safetensors file', path);
+  }
+  return withFileSource(path, readStateDict);
+}
+
+/**
+ * Loads a torchvision `state_dict` from a `.pth` (as torchvision publishes them) or safetensors
+ * file into a model: names and shapes are checked first, all or nothing. A safetensors file is
+ * streamed (checked in full, then read and assigned one tensor at a time: memory holds the model
+ * plus one tensor); a `.pth` is read whole, then assigned one tensor at a time.
  */
 export function loadTorchvisionWeights(model: Module, path: string, options?: LoadStateDictOptions): LoadReport {
-  const file = openSafetensors(path);
-  try {
-    const entries = new Map(file.header.entries.map((e) => [e.name, e]));
-    const described = new Map(
-      file.header.entries.map((e) => [
-        e.name,
-        { shape: e.shape, dtype: e.dtype === 'I64' || e.dtype === 'I32' ? ('int32' as const) : ('float32' as const) },
-      ]),
-    );
-    const plan = planLoad(model, described, options);
-    const toLoad = plan.slots.map(([name, slot]) => [entries.get(name) as SafetensorsEntry, slot] as const);
-    const bytes = toLoad.map(([e]) => e.end - e.begin);
-    const scratch = new Uint8Array(Math.max(0, ...bytes));
-    for (const [e] of toLoad) readEntry(file, e, scratch);
-    // With a staging buffer (the backend copies what it is given) every tensor passes through the
-    // two reused buffers; otherwise the backend keeps the arrays, so each tensor gets its own.
-    const staging = stagingBuffer(bytes);
-    for (const [e, slot] of toLoad) {
-      const reuse = staging !== undefined || slot.layout !== 'same';
-      assignTorchValue(slot, readEntry(file, e, reuse ? scratch : undefined), staging);
-    }
-    return plan.report;
-  } catch (e) {
-    if (e instanceof ResNetError) throw e;
-    throw fileError(path, e);
-  } finally {
-    closeSync(file.fd);
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new ArgumentError('path', 'the path of a .pth or .safetensors file', path);
   }
+  return withFileSource(path, (source) =>
+    weightsFormat(source) === 'safetensors'
+      ? streamSafetensors(model, source, options)
+      : loadStateDict(model, readStateDict(source).tensors, options),
+  );
 }
 
 /** Writes a file atomically: a failed write never leaves a partial file at `path`. */
