@@ -44,24 +44,3 @@ export function tensorToHost(t: tf.Tensor): HostTensor {
     data: t.dtype === 'float32' ? Float32Array.from(data as Float32Array) : Int32Array.from(data as Int32Array),
   };
 }
-
-const keepsArrays = new Map<string, boolean>();
-
-/**
- * Whether the current backend keeps the typed array a tensor is made from (CPU; WebGL and
- * tfjs-node until first use) instead of copying it (WASM). A buffer may be reused for the next
- * tensor only when it copies. Found out once per backend with a one-value tensor.
- */
-export function backendKeepsArrays(): boolean {
-  const name = tf.getBackend();
-  let kept = keepsArrays.get(name);
-  if (kept === undefined) {
-    const probe = new Float32Array([1]);
-    const t = tf.tensor1d(probe);
-    probe[0] = 2;
-    kept = t.dataSync()[0] === 2;
-    t.dispose();
-    keepsArrays.set(name, kept);
-  }
-  return kept;
-}

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ArgumentError, ResNetError, WeightsMismatchError } from '../errors.js';
 import { type Module, type TensorLayout, type TensorSlot, toTorchLayout, torchShape } from '../module.js';
-import { backendKeepsArrays, type HostTensor, tensorToHost } from './host-tensor.js';
+import { type HostTensor, tensorToHost } from './host-tensor.js';
 
 // #region notebook:load-state-dict
 export interface LoadStateDictOptions {
@@ -95,7 +95,27 @@ export function assignTorchValue(slot: TensorSlot, t: HostTensor, staging?: Arra
 export function stagingBuffer(bytes: readonly number[]): ArrayBuffer | undefined {
   return backendKeepsArrays() ? undefined : new ArrayBuffer(Math.max(0, ...bytes));
 }
-// #endregion
+
+const keepsArrays = new Map<string, boolean>();
+
+/**
+ * Whether the current backend keeps the typed array a tensor is made from (CPU; WebGL and
+ * tfjs-node until first use) instead of copying it (WASM). A buffer may be reused for the next
+ * tensor only when it copies. Found out once per backend with a one-value tensor.
+ */
+export function backendKeepsArrays(): boolean {
+  const name = tf.getBackend();
+  let kept = keepsArrays.get(name);
+  if (kept === undefined) {
+    const probe = new Float32Array([1]);
+    const t = tf.tensor1d(probe);
+    probe[0] = 2;
+    kept = t.dataSync()[0] === 2;
+    t.dispose();
+    keepsArrays.set(name, kept);
+  }
+  return kept;
+}
 
 /**
  * `data` (torch layout, shape `torchShape`) in our layout, converted on the host: OIHW → HWIO for
@@ -109,19 +129,19 @@ export function hostFromTorchLayout<T extends Float32Array | Int32Array>(
   into?: ArrayBuffer,
 ): T {
   if (layout === 'same') return data;
-  const [o, i, kh, kw] = layout === 'hwio' ? (shape as [number, number, number, number]) : [shape[0], shape[1], 1, 1];
+  // torch: [out, in, kh, kw] or [out, in]; ours: [kh, kw, in, out] or [in, out], the output channel fastest.
+  const [o = 0, i = 0, kh = 1, kw = 1] = shape;
   const Typed = data.constructor as { new (n: number): T; new (b: ArrayBuffer, offset: number, n: number): T };
   const out = into ? new Typed(into, 0, data.length) : new Typed(data.length);
-  const k = (kh as number) * (kw as number);
-  for (let oc = 0; oc < (o as number); oc++) {
-    for (let ic = 0; ic < (i as number); ic++) {
-      const from = (oc * (i as number) + ic) * k;
-      // Ours: [kh, kw, in, out], the output channel fastest.
-      for (let p = 0; p < k; p++) out[(p * (i as number) + ic) * (o as number) + oc] = data[from + p] as number;
+  const k = kh * kw;
+  for (let oc = 0; oc < o; oc++) {
+    for (let ic = 0; ic < i; ic++) {
+      for (let p = 0; p < k; p++) out[(p * i + ic) * o + oc] = data[(oc * i + ic) * k + p] as number;
     }
   }
   return out;
 }
+// #endregion
 
 /** The model's parameters and buffers as torch's `state_dict()`: torch names, order and layouts. */
 export function exportStateDict(model: Module): Map<string, HostTensor> {
