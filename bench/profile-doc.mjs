@@ -36,7 +36,9 @@ export function renderProfileDoc(r) {
         for (const s of job.sides) {
           const x = s.categories[i];
           const total = s.categories.reduce((t, y) => t + y.totalMs, 0);
-          if (train) cells.push(x.forwardMs.toFixed(1), x.backwardMs.toFixed(1));
+          // The optimizer's step is neither forward nor backward: its time is only in the total.
+          if (train)
+            cells.push(...(x.category === 'optimizer' ? ['', ''] : [x.forwardMs.toFixed(1), x.backwardMs.toFixed(1)]));
           cells.push(x.totalMs.toFixed(1), `${((100 * x.totalMs) / Math.max(total, 1e-9)).toFixed(1)}`);
         }
         if (job.sides.length === 2) {

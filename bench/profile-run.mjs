@@ -184,7 +184,7 @@ const job = config.job === 'train' ? setupTraining() : setupInference();
 for (let i = 0; i < (config.warmup ?? 1); i++) job();
 
 function categorise(calls) {
-  const rows = Object.fromEntries(CATEGORIES.map((c) => [c, { forward: 0, backward: 0 }]));
+  const rows = Object.fromEntries(CATEGORIES.map((c) => [c, { forward: 0, backward: 0, step: 0 }]));
   const other = {};
   for (const c of calls) {
     const kernel = c.kernel ?? { name: '(no kernel)', shapes: [], attrs: {} };
@@ -192,7 +192,7 @@ function categorise(calls) {
     if (c.phase === 'optimizer') category = 'optimizer';
     else if (c.module && !c.backward) category = byModule(c.module, kernel);
     else category = byKernel(kernel);
-    rows[category][c.backward ? 'backward' : 'forward'] += c.ms;
+    rows[category][c.phase === 'optimizer' ? 'step' : c.backward ? 'backward' : 'forward'] += c.ms;
     if (category === 'other') other[kernel.name] = (other[kernel.name] ?? 0) + c.ms;
   }
   return { rows, other };

@@ -108,9 +108,14 @@ for (const job of jobs) {
       reasons.push(...rowReasons(`${job} ${side.label}`, rows[i].load));
       const reps = replies[i];
       const categories = Object.keys(reps[0].rows).map((category) => {
-        const forward = summarize(reps.map((r) => r.rows[category].forward)).median;
-        const backward = summarize(reps.map((r) => r.rows[category].backward)).median;
-        return { category, forwardMs: round(forward), backwardMs: round(backward), totalMs: round(forward + backward) };
+        const median = (part) => summarize(reps.map((r) => r.rows[category][part])).median;
+        const [forward, backward, step] = [median('forward'), median('backward'), median('step')];
+        return {
+          category,
+          forwardMs: round(forward),
+          backwardMs: round(backward),
+          totalMs: round(forward + backward + step),
+        };
       });
       const other = Object.entries(
         reps.reduce((acc, r) => {

@@ -104,7 +104,7 @@ export interface OptimizeOptions {
  * form: BatchNorms folded into convolution weights and biases, convolution + bias + ReLU fused into
  * one kernel (`tf.fused.conv2d`), zero padding merged into the next convolution. Outputs equal
  * the model's eval-mode outputs to float32 rounding. The model itself is left unchanged, unless
- * `{ disposeSource: true }` asks to free it while compiling (half the peak memory).
+ * `{ disposeSource: true }` asks to free it while compiling (one copy of the weights, not two).
  * Each intermediate activation is freed as soon as the next layer has used it.
  */
 export function optimizeForInference(model: Module, options: OptimizeOptions = {}): InferenceModel {
