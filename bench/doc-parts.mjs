@@ -32,9 +32,12 @@ export function loadSection(record, command, script) {
   }
   const load = record.loadAverage;
   const loadText =
-    load && typeof load === 'object'
+    (record.othersCoresBeforeRun === undefined
+      ? ''
+      : ` Other processes used ${record.othersCoresBeforeRun} cores just before the run.`) +
+    (load && typeof load === 'object'
       ? ` 1-minute load average ${load.start} before the run and ${load.end} after it (the benchmark’s own processes included).`
-      : '';
+      : '');
   out.push(
     `Measured on ${record.date}${record.time ? ` ${record.time} UTC` : ''} on ${record.machine} by \`${command}\` (${script})` +
       `${record.durationSeconds ? `, in one run of ${record.durationSeconds} s` : ''}${record.quick ? ' (quick mode)' : ''}.${loadText} ` +

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BenchChild, roundRobin } from './child.mjs';
-import { recordDecision, rowReasons, startCheck } from './load-guard.mjs';
+import { loadAverageNow, recordDecision, rowReasons, startCheck } from './load-guard.mjs';
 import { describePeer, INPUT_SIZE, network, peerSessionOptions } from './networks.mjs';
 import { packageVersion, round, summarize } from './stats.mjs';
 
@@ -75,7 +75,7 @@ function variants(kind, threads) {
   return v;
 }
 
-const start = startCheck();
+const start = await startCheck();
 const reasons = start.reason ? [start.reason] : [];
 const tmp = mkdtempSync(join(tmpdir(), 'resnet-peer-'));
 const groups = [];
@@ -155,7 +155,8 @@ const record = {
   arch,
   batch: BATCH,
   runs: RUNS,
-  loadAverage: { start: start.loadAverage, end: startCheck().loadAverage },
+  loadAverage: { start: start.loadAverage, end: loadAverageNow() },
+  othersCoresBeforeRun: start.othersCores,
   versions: {
     'ort-web': packageVersion(HERE, 'onnxruntime-web'),
     'ort-node': packageVersion(HERE, 'onnxruntime-node'),

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BenchChild, roundRobin } from './child.mjs';
 import { renderInferenceDoc } from './inference-doc.mjs';
-import { recordDecision, rowReasons, startCheck } from './load-guard.mjs';
+import { loadAverageNow, recordDecision, rowReasons, startCheck } from './load-guard.mjs';
 import { describePeer, network, PYTHON, peerSessionOptions, peerSetup } from './networks.mjs';
 import { maxRelDiff, packageVersion, round, summarize, torchVersions } from './stats.mjs';
 
@@ -83,7 +83,7 @@ function machine() {
 }
 
 const started = Date.now();
-const start = startCheck();
+const start = await startCheck();
 const reasons = start.reason ? [start.reason] : [];
 const tmp = mkdtempSync(join(tmpdir(), 'resnet-bench-'));
 const results = [];
@@ -167,7 +167,8 @@ const record = {
   date: new Date().toISOString().slice(0, 10),
   time: new Date().toISOString().slice(11, 16),
   machine: machine(),
-  loadAverage: { start: start.loadAverage, end: round(startCheck().loadAverage) },
+  loadAverage: { start: start.loadAverage, end: loadAverageNow() },
+  othersCoresBeforeRun: start.othersCores,
   durationSeconds: Math.round((Date.now() - started) / 1000),
   quick,
   method:

@@ -5,9 +5,10 @@
 // (/proc/stat) and the CPU time of the benchmark's own processes (/proc/<pid>/stat): the
 // difference is what other processes used meanwhile, in cores. A row is "under load" when other
 // processes used more than OTHERS_MAX_CORES on average during its repetitions, or the hypervisor
-// stole more than STEAL_MAX_CORES; a run is under load when any row is, or when the 1-minute load
-// average was above START_LOAD_MAX before the benchmark started. A run under load is printed but
-// not recorded; `--force` records it marked "under load" with the reasons.
+// stole more than STEAL_MAX_CORES; a run is under load when any row is, or when other processes
+// were busy during the START_SAMPLE_SECONDS before it started (the 1-minute load average lags by
+// minutes, so it is recorded but does not decide). A run under load is printed but not recorded;
+// `--force` records it marked "under load" with the reasons.
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 
@@ -15,14 +16,13 @@ import { availableParallelism, loadavg } from 'node:os';
 export const OTHERS_MAX_CORES = 0.1;
 /** Most cores the hypervisor may steal (time the VM wanted to run but another guest ran). */
 export const STEAL_MAX_CORES = 0.05;
-/** Highest 1-minute load average before the benchmark starts (its own processes not yet running). */
-export const START_LOAD_MAX = 1.0;
+/** Seconds of CPU sampling before a benchmark starts (its own processes not yet running). */
+export const START_SAMPLE_SECONDS = 5;
 
 export const LOAD_RULE =
-  `a record is refused when the 1-minute load average exceeds ${START_LOAD_MAX} before the run starts, ` +
-  `or when, during any row's timed repetitions, other processes used more than ${OTHERS_MAX_CORES} cores ` +
-  `on average (CPU time from /proc/stat minus the benchmark's own processes) or the hypervisor stole more ` +
-  `than ${STEAL_MAX_CORES} cores`;
+  `a record is refused when other processes used more than ${OTHERS_MAX_CORES} cores on average (CPU time ` +
+  `from /proc/stat minus the benchmark's own processes) in the ${START_SAMPLE_SECONDS} s before the run or during ` +
+  `any row's timed repetitions, or when the hypervisor stole more than ${STEAL_MAX_CORES} cores`;
 
 const TICKS = 100; // USER_HZ: /proc reports CPU time in 1/100 s on Linux.
 
@@ -119,15 +119,25 @@ export function rowReasons(label, load) {
   return reasons;
 }
 
-/** The load average before a run starts, and why it is too high (or null). */
-export function startCheck() {
-  const load = loadavg()[0];
+/** The 1-minute load average, rounded (recorded, not decisive). */
+export function loadAverageNow() {
+  return Math.round(loadavg()[0] * 100) / 100;
+}
+
+/**
+ * What other processes use just before a run: CPU sampled for START_SAMPLE_SECONDS. Returns the
+ * load average, the cores others used, and why that is too much (or null).
+ */
+export async function startCheck() {
+  const a = sample();
+  await new Promise((r) => setTimeout(r, START_SAMPLE_SECONDS * 1000));
+  const b = sample();
+  const { othersCores, stealCores } = othersBetween(a, b);
+  const reasons = rowReasons(`in the ${START_SAMPLE_SECONDS} s before the run`, { othersCores, stealCores });
   return {
-    loadAverage: Math.round(load * 100) / 100,
-    reason:
-      load > START_LOAD_MAX
-        ? `the 1-minute load average was ${load.toFixed(2)} before the run started (limit ${START_LOAD_MAX}; ${availableParallelism()} cores)`
-        : null,
+    loadAverage: loadAverageNow(),
+    othersCores: Math.round(othersCores * 1000) / 1000,
+    reason: reasons.length ? `${reasons.join('; ')} (${availableParallelism()} cores)` : null,
   };
 }
 

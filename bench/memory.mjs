@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { renderMemoryDoc } from './memory-doc.mjs';
-import { recordDecision, RowLoad, rowReasons, sample, startCheck } from './load-guard.mjs';
+import { loadAverageNow, recordDecision, RowLoad, rowReasons, sample, startCheck } from './load-guard.mjs';
 import { describePeer, INPUT_SIZE, network, PYTHON, peerSessionOptions, peerSetup } from './networks.mjs';
 import { packageVersion, round, summarize, torchVersions } from './stats.mjs';
 
@@ -79,7 +79,7 @@ function runChild(args) {
 }
 
 const started = Date.now();
-const start = startCheck();
+const start = await startCheck();
 const reasons = start.reason ? [start.reason] : [];
 const tmp = mkdtempSync(join(tmpdir(), 'resnet-memory-'));
 const results = [];
@@ -141,7 +141,8 @@ const record = {
   date: new Date().toISOString().slice(0, 10),
   time: new Date().toISOString().slice(11, 16),
   machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}`,
-  loadAverage: { start: start.loadAverage, end: startCheck().loadAverage },
+  loadAverage: { start: start.loadAverage, end: loadAverageNow() },
+  othersCoresBeforeRun: start.othersCores,
   durationSeconds: Math.round((Date.now() - started) / 1000),
   quick,
   runs: RUNS,

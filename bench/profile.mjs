@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BenchChild, roundRobin } from './child.mjs';
 import { renderProfileDoc } from './profile-doc.mjs';
-import { recordDecision, rowReasons, startCheck } from './load-guard.mjs';
+import { loadAverageNow, recordDecision, rowReasons, startCheck } from './load-guard.mjs';
 import { round, summarize } from './stats.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -73,7 +73,7 @@ const describeSide = (s) =>
   }`;
 
 const started = Date.now();
-const start = startCheck();
+const start = await startCheck();
 const reasons = start.reason ? [start.reason] : [];
 const results = [];
 for (const job of jobs) {
@@ -149,7 +149,8 @@ const record = {
   date: new Date().toISOString().slice(0, 10),
   time: new Date().toISOString().slice(11, 16),
   machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}`,
-  loadAverage: { start: start.loadAverage, end: startCheck().loadAverage },
+  loadAverage: { start: start.loadAverage, end: loadAverageNow() },
+  othersCoresBeforeRun: start.othersCores,
   durationSeconds: Math.round((Date.now() - started) / 1000),
   quick,
   threads: THREADS,

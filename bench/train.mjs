@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BenchChild, roundRobin } from './child.mjs';
-import { recordDecision, rowReasons, startCheck } from './load-guard.mjs';
+import { loadAverageNow, recordDecision, rowReasons, startCheck } from './load-guard.mjs';
 import { PYTHON } from './networks.mjs';
 import { summarize } from './stats.mjs';
 import { renderTrainingDoc } from './train-doc.mjs';
@@ -32,7 +32,7 @@ const batch = Number(values.batch ?? 128);
 const steps = Number(values.steps ?? (quick ? 2 : 5));
 const cores = availableParallelism();
 
-const start = startCheck();
+const start = await startCheck();
 const reasons = start.reason ? [start.reason] : [];
 const started = Date.now();
 const sides = [
@@ -90,7 +90,8 @@ try {
 record.ratio = record.ours.imagesPerSec / record.torch.imagesPerSec;
 record.ratioParallel = record.parallel.imagesPerSec / record.torch.imagesPerSec;
 record.ratioAllCores = record.parallel.imagesPerSec / record.torchAll.imagesPerSec;
-record.loadAverage = { start: start.loadAverage, end: startCheck().loadAverage };
+record.loadAverage = { start: start.loadAverage, end: loadAverageNow() };
+record.othersCoresBeforeRun = start.othersCores;
 record.durationSeconds = Math.round((Date.now() - started) / 1000);
 
 const rows = [
