@@ -76,6 +76,8 @@ export interface ZooEntry {
   buffers: number;
   /** Classes of the default head. */
   numClasses: number;
+  /** Side of the square images the preset is designed for (`Preset.imageSize`): 224, or 32 for CIFAR. */
+  imageSize: number;
 }
 
 /** Every preset with its parameter count, computed from a meta build (no weights allocated). */
@@ -90,6 +92,7 @@ export function listPresets(): ZooEntry[] {
       params: model.countParameters(),
       buffers: model.countBuffers(),
       numClasses: model.config.numClasses,
+      imageSize: PRESETS[name].imageSize,
     };
   });
 }
