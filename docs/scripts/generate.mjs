@@ -197,7 +197,8 @@ function notebookPages() {
     '',
     'Teaching notebooks for the [tslab](https://github.com/yunabe/tslab) TypeScript kernel. Their code cells are',
     "the packages' own source, and CI executes every notebook; the pages below show each notebook with",
-    'the outputs of that run. To run them yourself: `pnpm notebooks:setup`, then open `notebooks/` in Jupyter.',
+    'the outputs of that run. To run them yourself: `pnpm notebooks:setup` (it registers the kernel where every',
+    'Jupyter finds it), then `jupyter notebook notebooks/` or JupyterLab, and choose the TypeScript kernel.',
     '',
   ];
   for (const f of files) {
