@@ -1,5 +1,11 @@
 import { ArgumentError } from '@resnet/core';
-import { IMAGENET_CATEGORIES_DATA, TORCHVISION_SOURCE, TORCHVISION_WEIGHTS_DATA } from './torchvision-data.js';
+import {
+  IMAGENET_CATEGORIES_TEXT,
+  TORCHVISION_SOURCE,
+  TORCHVISION_WEIGHTS_DATA,
+  type TorchvisionArch,
+  type TorchvisionWeightsName,
+} from './torchvision-data.js';
 
 /**
  * torchvision's eval preprocessing of a checkpoint (`ImageClassification`): resize the shorter side
@@ -37,9 +43,9 @@ export interface WeightsMeta {
 }
 
 /** The architectures with torchvision weights. */
-export type WeightsArch = (typeof TORCHVISION_WEIGHTS_DATA)[number]['arch'];
+export type WeightsArch = TorchvisionArch;
 /** The names of torchvision's weight entries (`IMAGENET1K_V1`, `IMAGENET1K_V2`). */
-export type WeightsName = (typeof TORCHVISION_WEIGHTS_DATA)[number]['name'];
+export type WeightsName = TorchvisionWeightsName;
 
 /** One of torchvision's checkpoints: where it is, how to check it, how to feed it, how good it is. */
 export interface WeightsEntry {
@@ -62,6 +68,9 @@ export interface WeightsEntry {
   readonly meta: WeightsMeta;
 }
 
+/** A row of the generated data: an entry without its categories. */
+export type WeightsRow = Omit<WeightsEntry, 'categories'>;
+
 /** The weights of one architecture: its entries by name and which one `DEFAULT` means. */
 export interface ArchWeights {
   readonly default: WeightsName;
@@ -77,22 +86,11 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** torchvision's 1000 ImageNet-1K class names, index = output index, in its order and spelling. */
-export const IMAGENET_CATEGORIES: readonly string[] = deepFreeze([...IMAGENET_CATEGORIES_DATA]);
+export const IMAGENET_CATEGORIES: readonly string[] = deepFreeze(IMAGENET_CATEGORIES_TEXT.split('\n'));
 
 /** Every weight entry, in zoo order (architecture, then name). */
 const ENTRIES: readonly WeightsEntry[] = deepFreeze(
-  TORCHVISION_WEIGHTS_DATA.map(
-    (row): WeightsEntry => ({
-      ...row,
-      transforms: {
-        ...row.transforms,
-        mean: [...row.transforms.mean],
-        std: [...row.transforms.std],
-      },
-      categories: IMAGENET_CATEGORIES,
-      meta: { ...row.meta, minSize: [row.meta.minSize[0], row.meta.minSize[1]] },
-    }),
-  ),
+  TORCHVISION_WEIGHTS_DATA.map((row): WeightsEntry => ({ ...row, categories: IMAGENET_CATEGORIES })),
 );
 
 /**
