@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fixturePath } from '../../../tools/test-support/fixtures.js';
-import { build } from 'esbuild';
 import { type Browser, chromium } from 'playwright-core';
 import { chromiumLaunchOptions } from '../../../tools/test-support/chromium.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundlePage } from './support/bundle.js';
 
 // resnet18 with torchvision's weights in Debian's headless Chromium, against torchvision's output
 // (fixture). Tolerances, relative to the output's largest magnitude, as in Node:
@@ -30,16 +30,7 @@ const TYPES: Record<string, string> = {
 
 beforeAll(async () => {
   const launchOptions = chromiumLaunchOptions();
-  const result = await build({
-    entryPoints: [join(import.meta.dirname, 'browser', 'page.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'error',
-  });
-  bundle = result.outputFiles[0]?.text ?? '';
+  bundle = await bundlePage('page.ts');
   const wasmDir = dirname(
     createRequire(createRequire(import.meta.url).resolve('@resnet/backends')).resolve('@tensorflow/tfjs-backend-wasm'),
   );

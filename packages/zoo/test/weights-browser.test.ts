@@ -1,9 +1,9 @@
-import { join } from 'node:path';
-import { build } from 'esbuild';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumLaunchOptions } from '../../../tools/test-support/chromium.mjs';
 import { hashPrefixOf } from '../src/index.js';
+import type { Outcome } from './browser/weights-page.js';
+import { bundlePage } from './support/bundle.js';
 import { type Checkpoint, makeCheckpoint, startWeightsServer, type WeightsServer } from './support/weights-server.js';
 
 // fetchWeights in Debian's headless Chromium against the same weights server as the Node tests
@@ -15,28 +15,10 @@ let browser: Browser;
 let context: BrowserContext; // one profile: its Cache API storage outlives a page
 let page: Page;
 
-interface Outcome {
-  ok: boolean;
-  sha256?: string;
-  size?: number;
-  fromCache?: boolean;
-  progress: { received: number; total: number | null }[];
-  error?: { name: string; failure?: string; message: string; expected?: string | null; actual?: string | null };
-}
-
 beforeAll(async () => {
   const launchOptions = chromiumLaunchOptions();
   checkpoint = makeCheckpoint();
-  const bundle = await build({
-    entryPoints: [join(import.meta.dirname, 'browser', 'weights-page.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'error',
-  });
-  const script = bundle.outputFiles[0]?.text ?? '';
+  const script = await bundlePage('weights-page.ts');
   server = await startWeightsServer(checkpoint, {
     '/': (_req, res) => {
       res.setHeader('Content-Type', 'text/html');

@@ -2,7 +2,8 @@
 // weights server (same origin), reporting what happened as plain data.
 import { type FetchWeightsOptions, fetchWeights, WEIGHTS_CACHE_NAME, WeightsDownloadError } from '../../src/index.js';
 
-interface Outcome {
+/** What a fetchWeights call did, as data the test reads. */
+export interface Outcome {
   ok: boolean;
   sha256?: string;
   size?: number;
