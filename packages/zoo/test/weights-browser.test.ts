@@ -1,9 +1,11 @@
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { build } from 'esbuild';
 import { chromiumLaunchOptions } from '../../../tools/test-support/chromium.mjs';
+import { bundleTestPage } from '../../../tools/test-support/page-server.js';
 import { hashPrefixOf } from '../src/index.js';
 import type { Outcome } from './browser/weights-page.js';
-import { bundlePage } from './support/bundle.js';
 import { type Checkpoint, makeCheckpoint, startWeightsServer, type WeightsServer } from './support/weights-server.js';
 
 // fetchWeights in Debian's headless Chromium against the same weights server as the Node tests
@@ -18,7 +20,7 @@ let page: Page;
 beforeAll(async () => {
   const launchOptions = chromiumLaunchOptions();
   checkpoint = makeCheckpoint();
-  const script = await bundlePage('weights-page.ts');
+  const script = await bundleTestPage(build, join(import.meta.dirname, 'browser', 'weights-page.ts'));
   server = await startWeightsServer(checkpoint, {
     '/': (_req, res) => {
       res.setHeader('Content-Type', 'text/html');

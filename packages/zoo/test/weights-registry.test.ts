@@ -159,7 +159,7 @@ describe('getWeights and the listing', () => {
   it('is read-only', () => {
     const e = getWeights('resnet18');
     expect(() => {
-      (e.transforms.mean as number[])[0] = 0;
+      (e.transforms.mean as unknown as number[])[0] = 0;
     }).toThrow(TypeError);
     expect(Object.isFrozen(WEIGHTS.resnet18.entries)).toBe(true);
   });

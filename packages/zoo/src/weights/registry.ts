@@ -10,13 +10,14 @@ import {
 /**
  * torchvision's eval preprocessing of a checkpoint (`ImageClassification`): resize the shorter side
  * to `resizeSize`, centre-crop `cropSize`, scale to [0, 1], normalise with `mean` and `std` per RGB
- * channel. Plain data, the same shape as @resnet/images' `ImageTransforms`.
+ * channel. Plain data of the same shape as @resnet/images' `ImageTransforms` (zoo does not depend on
+ * images), so an entry's transforms go to its preprocessing as they are.
  */
 export interface ImageTransforms {
   resizeSize: number;
   cropSize: number;
-  mean: [number, number, number];
-  std: [number, number, number];
+  mean: readonly [number, number, number];
+  std: readonly [number, number, number];
   interpolation: 'bilinear';
 }
 
