@@ -1,6 +1,7 @@
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { chromiumLaunchOptions } from '../../../tools/test-support/chromium.mjs';
 import { bundleTestPage } from '../../../tools/test-support/page-server.js';
@@ -39,6 +40,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
+  if (checkpoint) rmSync(dirname(checkpoint.path), { recursive: true, force: true });
 });
 
 async function openPage(): Promise<Page> {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runTorch } from '../../../tools/test-support/torch.js';
 import { hashPrefixOf, WeightsDownloadError } from '../src/index.js';
@@ -45,7 +45,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  rmSync(join(checkpoint.path, '..'), { recursive: true, force: true });
+  if (checkpoint) rmSync(dirname(checkpoint.path), { recursive: true, force: true });
 });
 
 beforeEach(() => {
