@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runTorch } from '../../../tools/test-support/torch.js';
-import { hashPrefixOf, WeightsDownloadError } from '../src/index.js';
+import { readStateDictFile } from '@resnet/core/node';
+import { createModel, hashPrefixOf, WeightsDownloadError } from '../src/index.js';
 import {
   type ResolveWeightsOptions,
   resnetHome,
@@ -98,6 +99,14 @@ describe('verified downloads into $RESNET_HOME/checkpoints', () => {
     expect(filesUnder(home)).toEqual([join('checkpoints', checkpoint.file)]);
     expect(progress.length).toBeGreaterThan(1);
     expect(progress.at(-1)).toEqual(expect.objectContaining({ received: checkpoint.size, total: checkpoint.size }));
+
+    // What landed is torch.save's resnet18 state_dict: @resnet/core reads it with our model's names.
+    const stateDict = readStateDictFile(first.path);
+    expect([...stateDict.tensors.keys()]).toEqual(
+      createModel('resnet18', { meta: true })
+        .namedSlots()
+        .map(([name]) => name),
+    );
 
     const requests = server.count(`/models/${checkpoint.file}`);
     const second = await resolveWeightsFile('resnet18', url, quiet);
