@@ -13,8 +13,10 @@ sizes their published figures are for.
 
 Options:
   --json    print a JSON array of { name, params, buffers, numClasses, family, torchvision, description,
-            imageSize, multAdds, multAdds224 }: multAdds for one 3×imageSize×imageSize image,
-            multAdds224 for one 3×224×224 image (every preset)
+            imageSize, weights, defaultWeights, multAdds, multAdds224 }: multAdds for one
+            3×imageSize×imageSize image, multAdds224 for one 3×224×224 image (every preset);
+            weights lists torchvision's checkpoints of the preset (IMAGENET1K_V1, ...; [] for
+            none), defaultWeights the one DEFAULT means (or null)
 
 Examples:
   resnet zoo
