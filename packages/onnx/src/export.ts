@@ -10,7 +10,6 @@ import {
   forwardSteps,
   fuseConvolutions,
   GlobalPool2d,
-  type HostTensor,
   Identity,
   type Layer,
   Linear,
@@ -75,8 +74,7 @@ export function exportOnnx(model: ResNet, options: OnnxExportOptions = {}): Uint
   }
   const signature = signatureOf(m, o);
   const graph = new GraphBuilder();
-  const stateDict = exportStateDict(m);
-  new GraphWriter(m, o, graph, stateDict).write(signature);
+  new GraphWriter(m, o, graph).write(signature);
 
   const message = {
     ir_version: ONNX_IR_VERSION,
@@ -148,7 +146,6 @@ class GraphWriter {
     private readonly model: ResNet,
     private readonly options: ResolvedOnnxOptions,
     private readonly graph: GraphBuilder,
-    private readonly stateDict: Map<string, HostTensor>,
   ) {}
 
   write(signature: OnnxSignature): void {
@@ -159,6 +156,8 @@ class GraphWriter {
     let x: Value = { name: this.graph.input('input'), shape: [2, h, w, c.inputChannels] };
     if (o.layout === 'nhwc') {
       x = this.node('Transpose', 'input_to_nchw', [x.name], { perm: { ints: [0, 3, 1, 2] } }, x.shape);
+      // Still the input's height and width, which ONNX names.
+      if (!o.size) this.graph.valueInfo.set(x.name, floatValueInfo(x.name, [o.batch, c.inputChannels, 'height', 'width']));
     }
     let steps = forwardSteps(this.model);
     if (o.optimize) steps = fuseConvolutions(steps);
@@ -195,12 +194,15 @@ class GraphWriter {
     return n === 0 ? path : `${path}_${n}`;
   }
 
-  /** ONNX dims (NCHW) of one of our NHWC shapes: the batch as exported, height and width when fixed. */
-  private dims(shape: readonly number[]): Dim[] {
+  /**
+   * ONNX dims (NCHW) of one of our NHWC shapes: the batch as exported, height and width when the
+   * input's are fixed or when they do not depend on them (`sizeFree`: a global pool's 1×1).
+   */
+  private dims(shape: readonly number[], sizeFree = false): Dim[] {
     const batch = this.options.batch;
     if (shape.length !== 4) return [batch, ...shape.slice(1)];
     const [, h, w, c] = shape as [number, number, number, number];
-    return this.options.size ? [batch, c, h, w] : [batch, c, null, null];
+    return this.options.size || sizeFree ? [batch, c, h, w] : [batch, c, null, null];
   }
 
   /** Adds a node named after `path` (made unique) with shape `shape` (NHWC, null: same as its type). */
@@ -210,16 +212,24 @@ class GraphWriter {
     inputs: readonly string[],
     attributes: Record<string, AttributeValue>,
     shape: readonly number[] | null,
+    sizeFree = false,
   ): Value {
-    const name = this.graph.node(opType, this.nodeName(path), inputs, attributes, shape ? this.dims(shape) : undefined);
+    const dims = shape ? this.dims(shape, sizeFree) : undefined;
+    const name = this.graph.node(opType, this.nodeName(path), inputs, attributes, dims);
     return { name, shape: shape ?? [] };
   }
 
-  /** A torchvision state_dict tensor as a float32 initializer of the same name (torch layout). */
-  private parameter(name: string): string {
-    const t = this.stateDict.get(name);
-    if (!t || t.dtype !== 'float32') throw new Error(`onnx export: no float32 tensor ${name} in the model`);
-    return this.graph.floats(name, t.shape, t.data as Float32Array);
+  /**
+   * The tensors of a layer as float32 initializers named by their state_dict keys (`path.weight`),
+   * in torch's layouts, in the order of `keys`.
+   */
+  private parameters(path: string, layer: Layer, keys: readonly string[]): string[] {
+    const tensors = exportStateDict(layer);
+    return keys.map((key) => {
+      const t = tensors.get(key);
+      if (!t || t.dtype !== 'float32') throw new Error(`onnx export: ${path} has no float32 tensor ${key}`);
+      return this.graph.floats(`${path}.${key}`, t.shape, t.data as Float32Array);
+    });
   }
 
   private steps(steps: readonly ForwardStep[], x: Value): Value {
@@ -254,8 +264,7 @@ class GraphWriter {
   private layer(path: string, layer: Layer, x: Value): Value {
     const shape = layer.outputShape(x.shape);
     if (layer instanceof Conv2d) {
-      const inputs = [x.name, this.parameter(`${path}.weight`)];
-      if (layer.bias) inputs.push(this.parameter(`${path}.bias`));
+      const inputs = [x.name, ...this.parameters(path, layer, layer.bias ? ['weight', 'bias'] : ['weight'])];
       return this.node('Conv', path, inputs, convAttributes(layer, [0, 0]), shape);
     }
     if (layer instanceof BatchNorm2d) {
@@ -272,7 +281,7 @@ class GraphWriter {
         );
         return this.node('Add', path, [scaled.name, this.graph.floats(`${path}.shift`, perChannel, shift)], {}, shape);
       }
-      const inputs = [x.name, ...['weight', 'bias', 'running_mean', 'running_var'].map((k) => this.parameter(`${path}.${k}`))];
+      const inputs = [x.name, ...this.parameters(path, layer, ['weight', 'bias', 'running_mean', 'running_var'])];
       return this.node('BatchNormalization', path, inputs, { epsilon: { float: layer.eps } }, shape);
     }
     if (layer instanceof ReLU) return this.node('Relu', path, [x.name], {}, shape);
@@ -294,12 +303,11 @@ class GraphWriter {
       );
     }
     if (layer instanceof GlobalPool2d) {
-      return this.node(layer.mode === 'avg' ? 'GlobalAveragePool' : 'GlobalMaxPool', path, [x.name], {}, shape);
+      return this.node(layer.mode === 'avg' ? 'GlobalAveragePool' : 'GlobalMaxPool', path, [x.name], {}, shape, true);
     }
     if (layer instanceof Flatten) return this.node('Flatten', path, [x.name], { axis: { int: 1 } }, shape);
     if (layer instanceof Linear) {
-      const inputs = [x.name, this.parameter(`${path}.weight`)];
-      if (layer.bias) inputs.push(this.parameter(`${path}.bias`));
+      const inputs = [x.name, ...this.parameters(path, layer, layer.bias ? ['weight', 'bias'] : ['weight'])];
       return this.node('Gemm', path, inputs, { transB: { int: 1 } }, shape);
     }
     if (layer instanceof ZeroPad2d) {
