@@ -321,6 +321,8 @@ export const API_ENTRIES = [
   ['@resnet/core', 'packages/core/src/index.ts'],
   ['@resnet/core/node', 'packages/core/src/node.ts'],
   ['@resnet/zoo', 'packages/zoo/src/index.ts'],
+  ['@resnet/images', 'packages/images/src/index.ts'],
+  ['@resnet/images/node', 'packages/images/src/node.ts'],
   ['@resnet/backends', 'packages/backends/src/index.ts'],
   ['@resnet/summary', 'packages/summary/src/index.ts'],
   ['@resnet/train', 'packages/train/src/index.ts'],
