@@ -1,9 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { dirname, extname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { initBackend } from '@resnet/backends';
 import { loadTorchvisionWeights } from '@resnet/core/node';
 import { createModel } from '@resnet/zoo';
@@ -12,6 +9,7 @@ import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumLaunchOptions } from '../../../tools/test-support/chromium.mjs';
 import { fixturePath } from '../../../tools/test-support/fixtures.js';
+import { type PageServer, startPageServer } from '../../../tools/test-support/page-server.js';
 import { exportOnnx } from '../src/index.js';
 
 // In Debian's headless Chromium: the page builds resnet18 with torchvision's weights (fixture),
@@ -20,65 +18,31 @@ import { exportOnnx } from '../src/index.js';
 // and the bytes are those the export writes in Node.
 const TOLERANCE = 1e-4;
 
-let server: Server;
+let server: PageServer;
 let browser: Browser;
-let origin: string;
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html',
-  '.js': 'text/javascript',
-  '.mjs': 'text/javascript',
-  '.wasm': 'application/wasm',
-};
 
 beforeAll(async () => {
   const launchOptions = chromiumLaunchOptions();
-  const result = await build({
-    entryPoints: [join(import.meta.dirname, 'browser', 'page.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'error',
-  });
-  const bundle = result.outputFiles[0]?.text ?? '';
   const require = createRequire(import.meta.url);
   const tfjsWasm = dirname(createRequire(require.resolve('@resnet/backends')).resolve('@tensorflow/tfjs-backend-wasm'));
   // onnxruntime-web exports no package.json; its Node entry sits in dist/ beside the browser files.
   const ortWeb = dirname(require.resolve('onnxruntime-web'));
   const fixtures = resolve(dirname(fixturePath('resnet18', 'weights.safetensors')), '..');
   const folders: Record<string, string> = { '/wasm/': tfjsWasm, '/ort/': ortWeb, '/fixtures/': fixtures };
-  server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname === '/') {
-      res.setHeader('Content-Type', 'text/html');
-      res.end('<!doctype html><script type="module" src="/bundle.js"></script>');
-      return;
-    }
-    if (url.pathname === '/bundle.js') {
-      res.setHeader('Content-Type', 'text/javascript');
-      res.end(bundle);
-      return;
-    }
-    const prefix = Object.keys(folders).find((p) => url.pathname.startsWith(p));
-    const file = prefix ? join(folders[prefix] as string, url.pathname.slice(prefix.length)) : '';
-    if (!file || file.includes('..') || !existsSync(file) || !statSync(file).isFile()) {
-      res.statusCode = 404;
-      res.end();
-      return;
-    }
-    res.setHeader('Content-Type', TYPES[extname(file)] ?? 'application/octet-stream');
-    createReadStream(file).pipe(res);
+  server = await startPageServer({
+    build,
+    entry: join(import.meta.dirname, 'browser', 'page.ts'),
+    file: (pathname) => {
+      const prefix = Object.keys(folders).find((p) => pathname.startsWith(p));
+      return prefix ? join(folders[prefix] as string, pathname.slice(prefix.length)) : undefined;
+    },
   });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   browser = await chromium.launch(launchOptions);
 });
 
 afterAll(async () => {
   await browser?.close();
-  if (server) await new Promise((done) => server.close(done));
+  await server?.close();
 });
 
 describe('an ONNX export made in the browser runs in onnxruntime-web', () => {
@@ -88,7 +52,7 @@ describe('an ONNX export made in the browser runs in onnxruntime-web', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     let result: { bytes: number; sha256: string; shape: number[]; relative: number; ms: number };
     try {
-      await page.goto(origin);
+      await page.goto(server.origin);
       await page.waitForFunction(() => 'runExport' in globalThis);
       result = await page.evaluate(() =>
         (globalThis as never as { runExport: () => Promise<typeof result> }).runExport(),
