@@ -15,7 +15,6 @@ import {
   Linear,
   MaxPool2d,
   ReLU,
-  ResNetError,
   type ResNet,
   Softmax,
   toTorchLayout,
@@ -27,9 +26,11 @@ import packageJson from '../package.json';
 import { type AttributeValue, type Dim, floatValueInfo, GraphBuilder } from './graph.js';
 import { modelProto, ONNX_SCHEMA_SOURCE } from './schema.js';
 import {
+  MAX_ONNX_BYTES,
   type OnnxExportOptions,
   type OnnxSignature,
   outputStages,
+  oversized,
   type ResolvedOnnxOptions,
   resolveExport,
   signatureOf,
@@ -39,8 +40,6 @@ import {
 export const ONNX_OPSET = 13;
 /** The IR version written: 7, the one released with opset 13, which every current runtime reads. */
 export const ONNX_IR_VERSION = 7;
-/** Largest file: one protobuf message, whose size protobuf limits to 2 GiB − 1 byte. */
-export const MAX_ONNX_BYTES = 2 ** 31 - 1;
 /** This package's version, written as the model's producer_version. */
 export const PRODUCER_VERSION: string = packageJson.version;
 
@@ -57,13 +56,12 @@ const INT64_MAX = 9223372036854775807n;
  * `optimize: true` it is the graph `optimizeForInference` runs: BatchNorm folded into each
  * convolution's weights and bias (those initializers keep the convolution's names), zero padding
  * merged. Opset 13, IR version 7; metadata_props record the preset, the weights and the producer.
- * Models whose file would exceed 2 GiB are refused before any weight is read.
+ * Models whose file would exceed 2 GiB are refused before any weight is read (from their shapes).
  */
 export function exportOnnx(model: ResNet, options: OnnxExportOptions = {}): Uint8Array {
   const resolved = resolveExport(model, options);
   const m = resolved.model;
   const o = resolved.options;
-  refuseOversized(m);
   if (m.isMeta) {
     throw new ArgumentError(
       'model',
@@ -111,25 +109,6 @@ function metadata(model: ResNet, o: ResolvedOnnxOptions, signature: OnnxSignatur
     input_channels: String(c.inputChannels),
     min_input_size: String(signature.minInputSize),
   };
-}
-
-function formatBytes(n: number): string {
-  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : `${(n / 2 ** 20).toFixed(1)} MiB`;
-}
-
-function oversized(model: ResNet, bytes: number): ResNetError {
-  return new ResNetError(
-    `${model.name} would be a ${formatBytes(bytes)} ONNX file (${model.countParameters().toLocaleString('en-US')} parameters); ` +
-      'an ONNX file is one protobuf message, which cannot exceed 2 GiB (2,147,483,647 bytes), and @resnet/onnx does not ' +
-      "write ONNX's external-data files. Nothing was written: export a smaller model or fewer classes",
-  );
-}
-
-/** Refuses a model whose weights alone exceed 2 GiB, from its slot shapes (no value is read). */
-function refuseOversized(model: ResNet): void {
-  let bytes = 0;
-  for (const [, slot] of model.namedSlots()) bytes += 4 * slot.shape.reduce((p, d) => p * d, 1);
-  if (bytes > MAX_ONNX_BYTES) throw oversized(model, bytes);
 }
 
 /** A value of the graph and its shape in our NHWC terms (for value_info). */

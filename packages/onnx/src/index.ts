@@ -1,5 +1,6 @@
-export { exportOnnx, ONNX_OPSET, ONNX_IR_VERSION, MAX_ONNX_BYTES, PRODUCER_VERSION } from './export.js';
+export { exportOnnx, ONNX_OPSET, ONNX_IR_VERSION, PRODUCER_VERSION } from './export.js';
 export {
+  MAX_ONNX_BYTES,
   onnxSignature,
   type OnnxExportOptions,
   type OnnxSignature,

@@ -6,6 +6,7 @@ import {
   optionsObject,
   positiveInt,
   ResNet,
+  ResNetError,
   SymbolicTensor,
 } from '@resnet/core';
 import type { Dim } from './graph.js';
@@ -73,6 +74,7 @@ export function resolveExport(model: unknown, options: unknown): { model: ResNet
     );
   }
   if (model.disposed) throw new ArgumentError('model', 'a live model', 'a disposed model', 'Build or load it again');
+  refuseOversized(model);
   const o = optionsObject('options', options);
   knownKeysOf('options', o, OPTION_KEYS);
   const layout = oneOf('options.layout', o.layout ?? 'nchw', ['nchw', 'nhwc'] as const);
@@ -101,6 +103,29 @@ export function resolveExport(model: unknown, options: unknown): { model: ResNet
     }
   }
   return { model, options: { layout, batch, size, optimize, weights } };
+}
+
+function formatBytes(n: number): string {
+  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : `${(n / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** Largest file: one protobuf message, whose size protobuf limits to 2 GiB − 1 byte. */
+export const MAX_ONNX_BYTES = 2 ** 31 - 1;
+
+/** The refusal of a model whose ONNX file would be `bytes` long. */
+export function oversized(model: ResNet, bytes: number): ResNetError {
+  return new ResNetError(
+    `${model.name} would be a ${formatBytes(bytes)} ONNX file (${model.countParameters().toLocaleString('en-US')} parameters); ` +
+      'an ONNX file is one protobuf message, which cannot exceed 2 GiB (2,147,483,647 bytes), and @resnet/onnx does not ' +
+      "write ONNX's external-data files. Nothing was written: export a smaller model or fewer classes",
+  );
+}
+
+/** Refuses a model whose weights alone exceed 2 GiB, from its slot shapes (works on meta models). */
+function refuseOversized(model: ResNet): void {
+  let bytes = 0;
+  for (const [, slot] of model.namedSlots()) bytes += 4 * slot.shape.reduce((p, d) => p * d, 1);
+  if (bytes > MAX_ONNX_BYTES) throw oversized(model, bytes);
 }
 
 /** The stages (1-based) whose feature maps a `featuresOnly` model exports, in stage order; null for other models. */
