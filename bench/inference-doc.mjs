@@ -3,13 +3,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { table } from './common.mjs';
 
 const fmt = (v, d = 1) => (v === null || v === undefined ? '—' : v.toFixed(d));
-
-function table(header, rows, align) {
-  const line = (cells) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(align.map((a) => (a === 'r' ? '---:' : ':---'))), ...rows.map(line)].join('\n');
-}
 
 export function renderInferenceDoc(record) {
   const out = [];

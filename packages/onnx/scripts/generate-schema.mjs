@@ -4,7 +4,7 @@
 // descriptor and runs protobufjs's light build (no .proto parser) in browsers and Node alike.
 //
 //   pnpm --filter @resnet/onnx schema     # after replacing schema/onnx.proto
-// The test suite checks that the committed JSON is what this script writes.
+// The test suite checks that the committed JSON holds what this script writes.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,7 @@ export const SCHEMA_SOURCE = {
 /** The JSON text of the descriptor for a .proto text. */
 export function schemaJson(protoText) {
   const { root } = protobuf.parse(protoText, { keepCase: true, alternateCommentMode: false });
-  return `${JSON.stringify({ source: SCHEMA_SOURCE, descriptor: root.toJSON() }, null, 1)}\n`;
+  return `${JSON.stringify({ source: SCHEMA_SOURCE, descriptor: root.toJSON() }, null, 2)}\n`;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

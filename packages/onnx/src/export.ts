@@ -136,7 +136,8 @@ class GraphWriter {
     if (o.layout === 'nhwc') {
       x = this.node('Transpose', 'input_to_nchw', [x.name], { perm: { ints: [0, 3, 1, 2] } }, x.shape);
       // Still the input's height and width, which ONNX names.
-      if (!o.size) this.graph.valueInfo.set(x.name, floatValueInfo(x.name, [o.batch, c.inputChannels, 'height', 'width']));
+      if (!o.size)
+        this.graph.valueInfo.set(x.name, floatValueInfo(x.name, [o.batch, c.inputChannels, 'height', 'width']));
     }
     let steps = forwardSteps(this.model);
     if (o.optimize) steps = fuseConvolutions(steps);
@@ -157,7 +158,8 @@ class GraphWriter {
     }
     results.forEach((value, i) => {
       const spec = signature.outputs[i];
-      if (!spec) throw new Error(`onnx export: ${results.length} outputs for a signature of ${signature.outputs.length}`);
+      if (!spec)
+        throw new Error(`onnx export: ${results.length} outputs for a signature of ${signature.outputs.length}`);
       let v = value;
       if (o.layout === 'nhwc' && v.shape.length === 4) {
         v = this.node('Transpose', `${spec.name}_to_nhwc`, [v.name], { perm: { ints: [0, 2, 3, 1] } }, null);
@@ -206,7 +208,7 @@ class GraphWriter {
     const tensors = exportStateDict(layer);
     return keys.map((key) => {
       const t = tensors.get(key);
-      if (!t || t.dtype !== 'float32') throw new Error(`onnx export: ${path} has no float32 tensor ${key}`);
+      if (t?.dtype !== 'float32') throw new Error(`onnx export: ${path} has no float32 tensor ${key}`);
       return this.graph.floats(`${path}.${key}`, t.shape, t.data as Float32Array);
     });
   }
@@ -334,10 +336,20 @@ class GraphWriter {
     const { weight, bias } = foldConvBatchNorm(conv, bn?.layer ?? null);
     const oihw = tf.tidy(() => toTorchLayout(tf.tensor(weight, conv.weight.shape), 'hwio'));
     const [kh, kw, inPerGroup, out] = conv.weight.shape as [number, number, number, number];
-    const weightName = this.graph.floats(`${s.path}.weight`, [out, inPerGroup, kh, kw], oihw.dataSync() as Float32Array);
+    const weightName = this.graph.floats(
+      `${s.path}.weight`,
+      [out, inPerGroup, kh, kw],
+      oihw.dataSync() as Float32Array,
+    );
     oihw.dispose();
     const biasName = this.graph.floats(`${s.path}.bias`, [out], bias);
-    const y = this.node('Conv', s.path, [x.name, weightName, biasName], convAttributes(conv, pad?.layer.padding ?? [0, 0]), shape);
+    const y = this.node(
+      'Conv',
+      s.path,
+      [x.name, weightName, biasName],
+      convAttributes(conv, pad?.layer.padding ?? [0, 0]),
+      shape,
+    );
     return relu ? this.layer(relu.path, relu.layer, y) : y;
   }
 }

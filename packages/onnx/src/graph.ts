@@ -49,7 +49,9 @@ export function floatValueInfo(name: string, dims: readonly Dim[], docString?: s
       tensor_type: {
         elem_type: DataType.FLOAT,
         shape: {
-          dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : typeof d === 'string' ? { dim_param: d } : {})),
+          dim: dims.map((d) =>
+            typeof d === 'number' ? { dim_value: d } : typeof d === 'string' ? { dim_param: d } : {},
+          ),
         },
       },
     },

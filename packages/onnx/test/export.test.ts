@@ -6,7 +6,7 @@ import { BatchNorm2d, buildMeta, type HostTensor, type Module, ResNet, type ResN
 import { createModel } from '@resnet/zoo';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compare, fixtureManifest, nchwToNhwc } from '../../../tools/test-support/fixtures.js';
+import { compare, fixtureManifest, nchwToNhwc, REPO_ROOT } from '../../../tools/test-support/fixtures.js';
 import {
   exportOnnx,
   MAX_ONNX_BYTES,
@@ -160,7 +160,7 @@ describe('exportOnnx: every code path checked by python3-onnx and run by onnxrun
       expect(report.inferred[name], `shape of ${name}`).toEqual(dims);
     }
     // onnxruntime computes what the model computes.
-    const [n, c, h, w] = CASES[i]?.[3] as [number, number, number, number];
+    const [n, c, h, w] = (CASES[i] as (typeof CASES)[number])[3];
     const nchw = { dtype: 'float32' as const, shape: [n, c, h, w], data: new Float32Array(n * c * h * w) };
     nchw.data.forEach((_, k) => {
       nchw.data[k] = Math.sin(k * 0.37 + i);
@@ -171,9 +171,7 @@ describe('exportOnnx: every code path checked by python3-onnx and run by onnxrun
       Record<string, HostTensor>,
     ];
     const x = tf.tensor(nhwc.data, nhwc.shape);
-    const expected = (
-      config.featuresOnly ? model.extractFeatures(x) : [model.predict(x)]
-    ) as tf.Tensor[];
+    const expected = (config.featuresOnly ? model.extractFeatures(x) : [model.predict(x)]) as tf.Tensor[];
     signature.outputs.forEach((spec, k) => {
       const actual = outputs[spec.name];
       expect(actual, spec.name).toBeDefined();
@@ -214,7 +212,9 @@ describe('exportOnnx names, metadata and refusals', () => {
 
   it('names each node after the module that runs it, reused modules with _1, _2', () => {
     const names = new Map(plain.nodes);
-    for (const [path] of model.namedModules().filter(([p, m]) => p && m.namedSlots().length > 0 && !m.namedChildren().length)) {
+    for (const [path] of model
+      .namedModules()
+      .filter(([p, m]) => p && m.namedSlots().length > 0 && !m.namedChildren().length)) {
       expect(names.has(path), path).toBe(true);
     }
     expect(names.get('conv1')).toBe('Conv');
@@ -236,7 +236,11 @@ describe('exportOnnx names, metadata and refusals', () => {
     expect(ops.filter((op) => op === 'BatchNormalization')).toHaveLength(0);
     expect(ops.filter((op) => op === 'Conv')).toHaveLength(20);
     const convs = folded.nodes.filter(([, op]) => op === 'Conv').map(([name]) => name);
-    expect(folded.initializers).toEqual([...convs.flatMap((c) => [`${c}.weight`, `${c}.bias`]), 'fc.weight', 'fc.bias']);
+    expect(folded.initializers).toEqual([
+      ...convs.flatMap((c) => [`${c}.weight`, `${c}.bias`]),
+      'fc.weight',
+      'fc.bias',
+    ]);
     expect(folded.metadata.optimized).toBe('true');
   });
 
@@ -275,7 +279,9 @@ describe('exportOnnx names, metadata and refusals', () => {
     expect(() => exportOnnx(model, { layout: 'NCHW' as never })).toThrow(
       /options.layout: expected one of 'nchw', 'nhwc'; got "NCHW"/,
     );
-    expect(() => exportOnnx(model, { staticBatch: 0 })).toThrow(/options.staticBatch: expected a positive integer; got 0/);
+    expect(() => exportOnnx(model, { staticBatch: 0 })).toThrow(
+      /options.staticBatch: expected a positive integer; got 0/,
+    );
     expect(() => exportOnnx(model, { imageSize: [224] as never })).toThrow(
       /options.imageSize: expected a size in pixels or \[height, width\]/,
     );
@@ -344,6 +350,18 @@ describe('tritonConfig', () => {
   });
 });
 
+describe('the Serving at scale guide', () => {
+  it('shows the config.pbtxt that resnet export writes for its example', () => {
+    const guide = readFileSync(join(REPO_ROOT, 'docs', 'guide', 'serving.md'), 'utf8');
+    expect(guide).toMatch(
+      /--optimize \\\n\s+--output models\/resnet50\/1\/model\.onnx --triton-config models\/resnet50\/config\.pbtxt --max-batch 16/,
+    );
+    const shown = /```text\n(# resnet50 exported[^`]*)```/.exec(guide)?.[1];
+    const model = createModel('resnet50', { meta: true });
+    expect(shown).toBe(tritonConfig(model, { optimize: true, name: 'resnet50', maxBatchSize: 16 }));
+  });
+});
+
 function tritonDim(d: number | string | null): number {
   return typeof d === 'number' ? d : -1;
 }
@@ -352,8 +370,6 @@ function tritonDim(d: number | string | null): number {
 function parseTritonTensors(config: string): { name: string; dims: number[] }[] {
   return [...config.matchAll(/name: "([^"]+)"\s+data_type: TYPE_FP32\s+dims: \[([^\]]*)\]/g)].map((m) => ({
     name: m[1] as string,
-    dims: (m[2] as string)
-      .split(',')
-      .map((s) => Number(s.trim())),
+    dims: (m[2] as string).split(',').map((s) => Number(s.trim())),
   }));
 }

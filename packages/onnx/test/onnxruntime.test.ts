@@ -50,7 +50,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.allSettled(checks);
-  console.log(`largest difference from torch in onnxruntime-node (relative to the largest |output|), file sizes:\n${closing.join('\n')}`);
+  console.log(
+    `largest difference from torch in onnxruntime-node (relative to the largest |output|), file sizes:\n${closing.join('\n')}`,
+  );
   rmSync(dir, { recursive: true, force: true });
 });
 

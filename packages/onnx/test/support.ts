@@ -60,7 +60,10 @@ type Input = { data: Float32Array; shape: readonly number[] };
 
 /** Runs an ONNX file in onnxruntime-node (CPU) on each float32 input (one session); returns every output. */
 export async function runOnnxruntime(path: string, ...inputs: Input[]): Promise<Record<string, HostTensor>[]> {
-  const session = await ort.InferenceSession.create(path, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+  const session = await ort.InferenceSession.create(path, {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+  });
   try {
     const all: Record<string, HostTensor>[] = [];
     for (const input of inputs) {

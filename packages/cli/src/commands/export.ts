@@ -53,7 +53,9 @@ function imageSizeFlag(value: string | undefined): [number, number] | undefined 
   const h = Number(m?.[1]);
   const w = Number(m?.[2] ?? m?.[1]);
   if (!m || h < 1 || w < 1 || h > 16384 || w > 16384) {
-    throw new UsageError(`--image-size expects a size such as 224 or 160x192 (height x width), got ${JSON.stringify(value)}`);
+    throw new UsageError(
+      `--image-size expects a size such as 224 or 160x192 (height x width), got ${JSON.stringify(value)}`,
+    );
   }
   return [h, w];
 }
@@ -117,7 +119,8 @@ Examples:
     getPreset(arch);
     const output = writablePath('output', stringFlag(args, 'output', true, USAGE));
     const layout = choiceFlag(args, 'layout', ['nchw', 'nhwc'] as const, 'nchw');
-    const staticBatch = args.values['static-batch'] === undefined ? undefined : intFlag(args, 'static-batch', 1, 1, 1_000_000);
+    const staticBatch =
+      args.values['static-batch'] === undefined ? undefined : intFlag(args, 'static-batch', 1, 1, 1_000_000);
     const numClasses =
       args.values['num-classes'] === undefined ? undefined : intFlag(args, 'num-classes', 1, 0, 1_000_000);
     const imageSize = imageSizeFlag(stringFlag(args, 'image-size'));
@@ -171,7 +174,8 @@ Examples:
         }
       }
       const { bytes } = writeOnnx(output, model, options);
-      if (config !== undefined && tritonPath !== undefined) writeFileAtomic(tritonPath, new TextEncoder().encode(config));
+      if (config !== undefined && tritonPath !== undefined)
+        writeFileAtomic(tritonPath, new TextEncoder().encode(config));
       const describe = (s: { name: string; dims: readonly (number | string | null)[] }) =>
         `${s.name} [${s.dims.map((d) => d ?? '?').join(', ')}]`;
       io.stderr(

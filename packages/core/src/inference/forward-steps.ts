@@ -84,7 +84,9 @@ export function forwardSteps(module: Module, prefix = ''): ForwardStep[] {
     const branch = layers(prefix, module, ['conv1', 'bn1', 'relu', 'conv2', 'bn2', 'relu', 'conv3', 'bn3']);
     const shortcut =
       module instanceof ConvolutionalBlock ? layers(prefix, module, ['shortcut_conv', 'shortcut_bn']) : null;
-    return [{ kind: 'residual', path: prefix, branch, shortcut, relu: { path: join(prefix, 'relu'), layer: module.relu } }];
+    return [
+      { kind: 'residual', path: prefix, branch, shortcut, relu: { path: join(prefix, 'relu'), layer: module.relu } },
+    ];
   }
   if (module instanceof Sequential) {
     const steps = module.namedChildren().flatMap(([name, child]) => forwardSteps(child, join(prefix, name)));

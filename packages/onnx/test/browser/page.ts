@@ -16,7 +16,10 @@ interface OrtWeb {
   env: { wasm: { wasmPaths: string; numThreads: number } };
   Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
   InferenceSession: {
-    create(model: Uint8Array, options: object): Promise<{
+    create(
+      model: Uint8Array,
+      options: object,
+    ): Promise<{
       run(feeds: Record<string, unknown>): Promise<Record<string, { data: Float32Array; dims: number[] }>>;
       release(): Promise<void>;
     }>;
