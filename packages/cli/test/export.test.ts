@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compare, fixturePath, nchwToNhwc } from '../../../tools/test-support/fixtures.js';
+import { type PthFixture, pthFixturePath, pthManifest } from '../../../tools/test-support/pth-fixtures.js';
 import { CHECKPOINT_FILE } from '../src/commands/train.js';
 import { resnet } from './helpers.js';
 
@@ -59,6 +60,18 @@ describe('resnet export', () => {
     const expected = await readNpyFile(fixturePath('resnet18', 'output_odd.npy'));
     const logits = await run(output, input.data as Float32Array, input.shape);
     expect(logits.dims).toEqual([2, 1000]);
+    expect(compare(logits.data as Float32Array, expected.data).relative).toBeLessThan(TOLERANCE);
+  });
+
+  it('reads a .pth written by torch.save (as torchvision publishes its weights)', async () => {
+    const pth = pthManifest().files.resnet18 as PthFixture;
+    const output = join(dir, 'resnet18-pth.onnx');
+    const r = await resnet('export', 'resnet18', '--weights', pthFixturePath(pth.file), '--output', output);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^resnet18 \(resnet18-[0-9a-f]{8}\.pth, /);
+    const input = await readNpyFile(pthFixturePath(pth.input as string));
+    const expected = await readNpyFile(pthFixturePath(pth.output as string));
+    const logits = await run(output, input.data as Float32Array, input.shape);
     expect(compare(logits.data as Float32Array, expected.data).relative).toBeLessThan(TOLERANCE);
   });
 

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { type HostTensor, loadStateDict, ResNetError } from '@resnet/core';
-import { readSafetensorsFile, writeFileAtomic } from '@resnet/core/node';
+import { readStateDictFile, writeFileAtomic } from '@resnet/core/node';
 import { type OnnxExportOptions, onnxSignature, tritonConfig } from '@resnet/onnx';
 import { writeOnnx } from '@resnet/onnx/node';
 import { checkpointContents, isTrainingCheckpoint } from '@resnet/train/node';
@@ -18,16 +18,16 @@ interface Weights {
   description: string;
 }
 
-/** Reads `--weights`: a torchvision state_dict saved as safetensors, or a `resnet train` checkpoint. */
+/** Reads `--weights`: a torchvision state_dict (.pth or safetensors), or a `resnet train` checkpoint. */
 function readWeights(spec: string | undefined): Weights {
   if (spec === undefined) return { tensors: null, description: 'random initialisation (seed 0)' };
   if (!existsSync(spec)) {
     throw new ResNetError(
-      `--weights ${spec}: no such file. Pass a torchvision state_dict saved as .safetensors or a checkpoint of \`resnet train\``,
+      `--weights ${spec}: no such file. Pass a torchvision state_dict (.pth or .safetensors) or a checkpoint of \`resnet train\``,
     );
   }
-  const file = readSafetensorsFile(spec);
-  if (isTrainingCheckpoint(file.metadata)) {
+  const file = readStateDictFile(spec);
+  if (file.format === 'safetensors' && isTrainingCheckpoint(file.metadata)) {
     const { weights, info } = checkpointContents(file, spec);
     return { tensors: weights, description: `training checkpoint ${basename(spec)} (epoch ${info.epoch})` };
   }
@@ -81,7 +81,8 @@ for a model without a head), dynamic batch, height and width unless fixed. The f
 atomically: a refused export writes nothing. Files above 2 GiB are refused (protobuf's limit).
 
 Options:
-  --weights W        a torchvision state_dict as .safetensors, or a checkpoint of \`resnet train\`
+  --weights W        a torchvision state_dict (.pth as torch.save writes it, or .safetensors), or a
+                     checkpoint of \`resnet train\`
                      (its class count and input channels are kept). Default: random weights (seed 0)
   --output FILE      the .onnx file to write (required)
   --optimize         export the inference form: every BatchNorm folded into its convolution
@@ -96,7 +97,7 @@ Options:
 ${BACKEND_HELP}
 
 Examples:
-  resnet export resnet50 --weights r50.safetensors --output resnet50.onnx
+  resnet export resnet50 --weights resnet50-11ad3fa6.pth --output resnet50.onnx
   resnet export resnet50 --weights r50.safetensors --output resnet50.onnx --optimize --static-batch 8
   resnet export resnet20 --weights runs/r20/checkpoint.safetensors --output r20.onnx --layout nhwc
   resnet export resnet50 --weights r50.safetensors --optimize \\
