@@ -73,7 +73,7 @@ describe('resnet export', () => {
     const expected = await readNpyFile(pthFixturePath(pth.output as string));
     const logits = await run(output, input.data as Float32Array, input.shape);
     expect(compare(logits.data as Float32Array, expected.data).relative).toBeLessThan(TOLERANCE);
-  });
+  }, 600_000);
 
   it('exports a `resnet train` checkpoint with its class count and input channels', async () => {
     const run1 = join(dir, 'run');
