@@ -52,3 +52,43 @@ export function table(header, rows, align) {
   const line = (cells) => `| ${cells.join(' | ')} |`;
   return [line(header), line(align.map((a) => (a === 'r' ? '---:' : ':---'))), ...rows.map(line)].join('\n');
 }
+
+/**
+ * Runs configuration `cfg` (id, label, kind, threads, peer?) on `args` (arch, batch, size, runs...)
+ * and returns its result row, with the first image's output in `output`; logs the median.
+ */
+export function measure(cfg, args) {
+  const out = runConfig({ ...cfg, ...args });
+  const { median, p90 } = summarize(out.times);
+  const row = {
+    arch: args.arch,
+    batch: args.batch,
+    id: cfg.id,
+    label: cfg.label,
+    peer: Boolean(cfg.peer),
+    threads: out.threads,
+    runs: out.times.length,
+    medianMs: round(median),
+    p90Ms: round(p90),
+    imagesPerSecond: round((1000 * args.batch) / median),
+    output: out.output,
+  };
+  process.stderr.write(
+    `${args.arch} b${args.batch} ${cfg.label.padEnd(48)} ${row.medianMs.toFixed(1).padStart(8)} ms\n`,
+  );
+  return row;
+}
+
+/** A number for a table, `d` decimals, or — when absent. */
+export const fmt = (v, d = 1) => (v === null || v === undefined ? '—' : v.toFixed(d));
+
+/** The first cells of a result row in a table: configuration (ours in bold), threads, median, p90, img/s. */
+export function timingCells(r) {
+  return [
+    r.peer ? r.label : `**${r.label}**`,
+    String(r.threads),
+    fmt(r.medianMs),
+    fmt(r.p90Ms),
+    fmt(r.imagesPerSecond, 2),
+  ];
+}

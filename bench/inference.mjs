@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { machine, maxRelDiff, round, runConfig, summarize } from './common.mjs';
+import { machine, maxRelDiff, measure, round } from './common.mjs';
 import { renderInferenceDoc } from './inference-doc.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -89,24 +89,9 @@ try {
           onnx,
           weights,
         };
-        const out = runConfig(args);
-        const { median, p90 } = summarize(out.times);
-        if (cfg.id === 'ort-node-1') reference = out.output;
-        const row = {
-          arch,
-          batch,
-          id: cfg.id,
-          label: cfg.label,
-          peer: Boolean(cfg.peer),
-          threads: out.threads,
-          runs: out.times.length,
-          medianMs: round(median),
-          p90Ms: round(p90),
-          imagesPerSecond: round((1000 * batch) / median),
-          output: out.output,
-        };
+        const row = measure(cfg, args);
+        if (cfg.id === 'ort-node-1') reference = row.output;
         results.push(row);
-        process.stderr.write(`${arch} b${batch} ${cfg.label.padEnd(42)} ${row.medianMs.toFixed(1).padStart(8)} ms\n`);
       }
       for (const row of results.filter((x) => x.arch === arch && x.batch === batch)) {
         row.diffVsOnnxruntime = reference ? Number(maxRelDiff(row.output, reference).toExponential(2)) : null;

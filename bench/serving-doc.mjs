@@ -4,9 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { table } from './common.mjs';
-
-const fmt = (v, d = 1) => (v === null || v === undefined ? '—' : v.toFixed(d));
+import { fmt, table, timingCells } from './common.mjs';
 
 export function renderServingDoc(record) {
   const out = ['# Serving speed: onnxruntime-node and our WASM path', ''];
@@ -35,11 +33,7 @@ export function renderServingDoc(record) {
         table(
           ['configuration', 'threads', 'median ms', 'p90 ms', 'img/s', 'diff', '× ours'],
           rows.map((r) => [
-            r.peer ? r.label : `**${r.label}**`,
-            String(r.threads),
-            fmt(r.medianMs),
-            fmt(r.p90Ms),
-            fmt(r.imagesPerSecond, 2),
+            ...timingCells(r),
             r.diffVsOurs.toExponential(1),
             r.peer && oursAt(r.threads) ? `${fmt(oursAt(r.threads).medianMs / r.medianMs, 2)}×` : '',
           ]),

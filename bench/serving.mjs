@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { machine, maxRelDiff, round, runConfig, summarize } from './common.mjs';
+import { machine, maxRelDiff, measure, round } from './common.mjs';
 import { renderServingDoc } from './serving-doc.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -78,31 +78,8 @@ try {
       const runs = quick ? 2 : arch === 'resnet50' ? (batch === 1 ? 8 : 3) : batch === 1 ? 8 : 4;
       const rows = [];
       for (const cfg of configsFor(batch)) {
-        const out = runConfig({
-          ...cfg,
-          arch,
-          batch,
-          size: 224,
-          runs,
-          warmup: batch > 1 ? 1 : 2,
-          onnx: files[cfg.file],
-          weights,
-        });
-        const { median, p90 } = summarize(out.times);
-        rows.push({
-          arch,
-          batch,
-          id: cfg.id,
-          label: cfg.label,
-          peer: Boolean(cfg.peer),
-          threads: out.threads,
-          runs: out.times.length,
-          medianMs: round(median),
-          p90Ms: round(p90),
-          imagesPerSecond: round((1000 * batch) / median),
-          output: out.output,
-        });
-        process.stderr.write(`${arch} b${batch} ${cfg.label.padEnd(48)} ${round(median).toFixed(1).padStart(8)} ms\n`);
+        const args = { arch, batch, size: 224, runs, warmup: batch > 1 ? 1 : 2, onnx: files[cfg.file], weights };
+        rows.push(measure(cfg, args));
       }
       const reference = rows.find((r) => r.id === 'ours-1').output;
       for (const r of rows) {

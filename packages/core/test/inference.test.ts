@@ -1,4 +1,5 @@
 import { compare } from '../../../tools/test-support/fixtures.js';
+import { randomNormStatistics } from '../../../tools/test-support/norms.js';
 import { initBackend } from '@resnet/backends';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,8 +8,10 @@ import {
   BatchNorm2d,
   buildMeta,
   Conv2d,
+  type HostTensor,
   KerasResNet50,
   Linear,
+  loadStateDict,
   type Module,
   optimizeForInference,
   ReLU,
@@ -28,17 +31,7 @@ beforeAll(async () => {
 });
 
 function randomiseNorms(model: Module, seed: number): void {
-  let s = seed;
-  tf.tidy(() => {
-    for (const [, m] of model.namedModules()) {
-      if (!(m instanceof BatchNorm2d)) continue;
-      const c = [m.numFeatures];
-      m.weight.assign(tf.randomUniform(c, 0.5, 1.5, 'float32', s++));
-      m.bias.assign(tf.randomUniform(c, -0.2, 0.2, 'float32', s++));
-      m.runningMean.assign(tf.randomUniform(c, -0.3, 0.3, 'float32', s++));
-      m.runningVar.assign(tf.randomUniform(c, 0.3, 2, 'float32', s++));
-    }
-  });
+  loadStateDict(model, randomNormStatistics(model, seed) as Map<string, HostTensor>, { strict: false });
 }
 
 function agree(model: ResNet | Module, input: tf.Tensor): { relative: number; stats: object } {

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '@resnet/backends';
-import { BatchNorm2d, buildMeta, type HostTensor, type Module, ResNet, type ResNetConfig } from '@resnet/core';
+import { buildMeta, type HostTensor, loadStateDict, type Module, ResNet, type ResNetConfig } from '@resnet/core';
 import { createModel } from '@resnet/zoo';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import {
   tritonConfig,
 } from '../src/index.js';
 import { writeOnnx } from '../src/node.js';
+import { randomNormStatistics } from '../../../tools/test-support/norms.js';
 import { checkOnnx, type OnnxReport, runOnnxruntime } from './support.js';
 
 // Every code path of the exporter on small configs with random weights and random BatchNorm
@@ -34,17 +35,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function randomiseNorms(model: Module, seed: number): void {
-  let s = seed;
-  tf.tidy(() => {
-    for (const [, m] of model.namedModules()) {
-      if (!(m instanceof BatchNorm2d)) continue;
-      const c = [m.numFeatures];
-      m.weight.assign(tf.randomUniform(c, 0.5, 1.5, 'float32', s++));
-      m.bias.assign(tf.randomUniform(c, -0.2, 0.2, 'float32', s++));
-      m.runningMean.assign(tf.randomUniform(c, -0.3, 0.3, 'float32', s++));
-      m.runningVar.assign(tf.randomUniform(c, 0.3, 2, 'float32', s++));
-    }
-  });
+  loadStateDict(model, randomNormStatistics(model, seed) as Map<string, HostTensor>, { strict: false });
 }
 
 const small = (over: Partial<ResNetConfig>): ResNetConfig => ({

@@ -8,7 +8,9 @@ import { ONNX_SCHEMA_SOURCE } from '../src/index.js';
 describe('the ONNX schema', () => {
   it('src/onnx-schema.json is what scripts/generate-schema.mjs makes of schema/onnx.proto', () => {
     // Compared as data: the formatter may lay the committed file out its own way.
-    expect(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8'))).toEqual(JSON.parse(schemaJson(readFileSync(PROTO_PATH, 'utf8'))));
+    expect(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8'))).toEqual(
+      JSON.parse(schemaJson(readFileSync(PROTO_PATH, 'utf8'))),
+    );
   });
 
   it('is ONNX 1.12.0’s (IR version 8), the version recorded with it', () => {

@@ -79,15 +79,3 @@ export async function runOnnxruntime(path: string, ...inputs: Input[]): Promise<
     await session.release();
   }
 }
-
-/** NHWC values → NCHW values (host side), for feature maps read back from an NHWC export. */
-export function nhwcToNchw(t: { shape: number[]; data: Float32Array | Int32Array }): HostTensor {
-  const [n, h, w, c] = t.shape as [number, number, number, number];
-  const out = new Float32Array(t.data.length);
-  for (let b = 0; b < n; b++)
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++)
-        for (let ch = 0; ch < c; ch++)
-          out[((b * c + ch) * h + y) * w + x] = t.data[((b * h + y) * w + x) * c + ch] as number;
-  return { dtype: 'float32', shape: [n, c, h, w], data: out };
-}
