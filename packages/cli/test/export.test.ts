@@ -1,4 +1,6 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '@resnet/backends';
@@ -75,6 +77,34 @@ describe('resnet export', () => {
     expect(compare(logits.data as Float32Array, expected.data).relative).toBeLessThan(TOLERANCE);
   }, 600_000);
 
+  it('downloads weights from a URL (verified by the hash in their name, cached) before exporting', async () => {
+    const pth = pthManifest().files.resnet18 as PthFixture;
+    const server = createServer((req, res) => {
+      if (req.url === `/models/${pth.file}`) createReadStream(pthFixturePath(pth.file)).pipe(res);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const home = join(dir, 'home');
+    const before = process.env.RESNET_HOME;
+    process.env.RESNET_HOME = home; // the bin's cache, inherited by its process
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/models/${pth.file}`;
+      const output = join(dir, 'resnet18-url.onnx');
+      const r = await resnet('export', 'resnet18', '--weights', url, '--output', output);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain(`resnet18 (${url}, `);
+      expect(readdirSync(join(home, 'checkpoints'))).toContain(pth.file);
+      const input = await readNpyFile(pthFixturePath(pth.input as string));
+      const expected = await readNpyFile(pthFixturePath(pth.output as string));
+      const logits = await run(output, input.data as Float32Array, input.shape);
+      expect(compare(logits.data as Float32Array, expected.data).relative).toBeLessThan(TOLERANCE);
+    } finally {
+      if (before === undefined) delete process.env.RESNET_HOME;
+      else process.env.RESNET_HOME = before;
+      await new Promise((done) => server.close(done));
+    }
+  }, 600_000);
+
   it('exports a `resnet train` checkpoint with its class count and input channels', async () => {
     const run1 = join(dir, 'run');
     const trained = await resnet(
@@ -143,7 +173,11 @@ describe('resnet export', () => {
       [['resnet18', '--static-batch', '0'], 2, /--static-batch expects an integer from 1 to/],
       [['resnet18', '--image-size', '224x'], 2, /--image-size expects a size such as 224 or 160x192/],
       [['resnet18', '--max-batch', '4'], 2, /--max-batch .* needs --triton-config/],
-      [['resnet18', '--weights', join(dir, 'nope.safetensors')], 1, /--weights .*nope\.safetensors: no such file/],
+      [
+        ['resnet18', '--weights', join(dir, 'nope.safetensors')],
+        1,
+        /weights: expected a NAME \(IMAGENET1K_V1\), an http\(s\) URL or an existing file; got .*nope\.safetensors/,
+      ],
       [
         ['resnet34', '--weights', fixturePath('resnet18', 'weights.safetensors')],
         1,

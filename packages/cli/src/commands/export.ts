@@ -6,6 +6,7 @@ import { type OnnxExportOptions, onnxSignature, tritonConfig } from '@resnet/onn
 import { writeOnnx } from '@resnet/onnx/node';
 import { checkpointContents, isTrainingCheckpoint } from '@resnet/train/node';
 import { createModel, getPreset, type PresetOptions } from '@resnet/zoo';
+import { resolveWeightsFile } from '@resnet/zoo/node';
 import { BACKEND_HELP, backendOption, startBackend } from '../backend.js';
 import { choiceFlag, type Command, intFlag, stringFlag, UsageError } from '../command.js';
 
@@ -18,20 +19,21 @@ interface Weights {
   description: string;
 }
 
-/** Reads `--weights`: a torchvision state_dict (.pth or safetensors), or a `resnet train` checkpoint. */
-function readWeights(spec: string | undefined): Weights {
+/**
+ * Reads `--weights`: a NAME of the preset's torchvision weights or an http(s) URL (downloaded,
+ * verified and cached by @resnet/zoo), or a local file: a torchvision state_dict (.pth or
+ * safetensors) or a `resnet train` checkpoint.
+ */
+async function readWeights(arch: string, spec: string | undefined): Promise<Weights> {
   if (spec === undefined) return { tensors: null, description: 'random initialisation (seed 0)' };
-  if (!existsSync(spec)) {
-    throw new ResNetError(
-      `--weights ${spec}: no such file. Pass a torchvision state_dict (.pth or .safetensors) or a checkpoint of \`resnet train\``,
-    );
+  const file = await resolveWeightsFile(arch, spec);
+  const dict = readStateDictFile(file.path);
+  if (dict.format === 'safetensors' && isTrainingCheckpoint(dict.metadata)) {
+    const { weights, info } = checkpointContents(dict, file.path);
+    return { tensors: weights, description: `training checkpoint ${file.fileName} (epoch ${info.epoch})` };
   }
-  const file = readStateDictFile(spec);
-  if (file.format === 'safetensors' && isTrainingCheckpoint(file.metadata)) {
-    const { weights, info } = checkpointContents(file, spec);
-    return { tensors: weights, description: `training checkpoint ${basename(spec)} (epoch ${info.epoch})` };
-  }
-  return { tensors: file.tensors, description: basename(spec) };
+  const description = file.entry ? `${file.entry.torchvision} (${file.fileName})` : (file.url ?? file.fileName);
+  return { tensors: dict.tensors, description };
 }
 
 /**
@@ -81,8 +83,9 @@ for a model without a head), dynamic batch, height and width unless fixed. The f
 atomically: a refused export writes nothing. Files above 2 GiB are refused (protobuf's limit).
 
 Options:
-  --weights W        a torchvision state_dict (.pth as torch.save writes it, or .safetensors), or a
-                     checkpoint of \`resnet train\`
+  --weights W        a NAME of the preset's torchvision weights (IMAGENET1K_V2, DEFAULT) or a URL,
+                     downloaded once, verified and cached; or a file: a torchvision state_dict
+                     (.pth as torch.save writes it, or .safetensors) or a checkpoint of \`resnet train\`
                      (its class count and input channels are kept). Default: random weights (seed 0)
   --output FILE      the .onnx file to write (required)
   --optimize         export the inference form: every BatchNorm folded into its convolution
@@ -97,7 +100,7 @@ Options:
 ${BACKEND_HELP}
 
 Examples:
-  resnet export resnet50 --weights resnet50-11ad3fa6.pth --output resnet50.onnx
+  resnet export resnet50 --weights IMAGENET1K_V2 --output resnet50.onnx
   resnet export resnet50 --weights r50.safetensors --output resnet50.onnx --optimize --static-batch 8
   resnet export resnet20 --weights runs/r20/checkpoint.safetensors --output r20.onnx --layout nhwc
   resnet export resnet50 --weights r50.safetensors --optimize \\
@@ -138,7 +141,7 @@ Examples:
     const maxBatch = args.values['max-batch'] === undefined ? undefined : intFlag(args, 'max-batch', 8, 1, 1_000_000);
 
     // Everything is read and checked before any weight is allocated or any file written.
-    const weights = readWeights(stringFlag(args, 'weights'));
+    const weights = await readWeights(arch, stringFlag(args, 'weights'));
     const fromWeights = weights.tensors ? shapeOptions(weights.tensors) : {};
     const presetOptions: PresetOptions = {
       ...fromWeights,
