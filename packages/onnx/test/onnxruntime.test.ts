@@ -23,6 +23,8 @@ import { checkOnnxInBackground, type OnnxReport, reference, runOnnxruntime } fro
 // runs both forms and both layouts are covered by every block kind; resnet18 adds a static batch
 // and size. onnx.checker (full_check) and ONNX's shape inference check every file.
 const TOLERANCE = 1e-4;
+/** wide_resnet50_2 is 69 M parameters: building, loading, two exports and four runs take a while. */
+const PRESET_TIMEOUT = 600_000;
 
 const TORCHVISION = ['resnet18', 'resnet50', 'resnext50_32x4d', 'wide_resnet50_2'] as const;
 const OURS = ['resnet20', 'resnet50_keras'] as const;
@@ -130,7 +132,7 @@ describe('exported presets in onnxruntime-node give torch’s outputs', () => {
       );
     }
     closing.push(`  ${arch.padEnd(16)} ${row.join(', ')}`);
-  });
+  }, PRESET_TIMEOUT);
 
   it('resnet18 with a static batch of 3 and a fixed 160×192 input', async () => {
     const model = createModel('resnet18');
@@ -145,7 +147,7 @@ describe('exported presets in onnxruntime-node give torch’s outputs', () => {
     await expect(
       runOnnxruntime(path, { data: new Float32Array(3 * 224 * 224), shape: [1, 3, 224, 224] }),
     ).rejects.toThrow(/dimension|Got invalid dimensions/i);
-  });
+  }, PRESET_TIMEOUT);
 
   it('our export and torch.onnx.export of the same torchvision weights give the same outputs in onnxruntime', async () => {
     const model = createModel('resnet18');
@@ -165,7 +167,7 @@ describe('exported presets in onnxruntime-node give torch’s outputs', () => {
     const { relative } = compare(a?.logits?.data as Float32Array, b?.logits?.data as Float32Array);
     console.log(`resnet18, ours vs torch.onnx.export in onnxruntime, batch 3: ${relative.toExponential(2)}`);
     expect(relative).toBeLessThan(TOLERANCE);
-  });
+  }, PRESET_TIMEOUT);
 
   it('every exported file passes onnx.checker (full_check) and ONNX shape inference agrees with its declared shapes', async () => {
     expect(files.length).toBe(2 * (TORCHVISION.length + OURS.length) + 1);
@@ -177,5 +179,5 @@ describe('exported presets in onnxruntime-node give torch’s outputs', () => {
         expect(report?.inferred[name], `${path}: ${name}`).toEqual(dims);
       }
     }
-  });
+  }, PRESET_TIMEOUT);
 });
