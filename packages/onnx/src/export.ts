@@ -36,7 +36,7 @@ import {
   signatureOf,
 } from './signature.js';
 
-/** The operator set the exported graphs use (every op in it is as in opsets 13 to 21). */
+/** The operator set of the exported graphs: 13, torch.onnx.export's for torch 1.13, read by every current runtime. */
 export const ONNX_OPSET = 13;
 /** The IR version written: 7, the one released with opset 13, which every current runtime reads. */
 export const ONNX_IR_VERSION = 7;
