@@ -176,7 +176,7 @@ describe('resnet export', () => {
       [
         ['resnet18', '--weights', join(dir, 'nope.safetensors')],
         1,
-        /weights: expected a NAME \(IMAGENET1K_V1\), an http\(s\) URL or an existing file; got .*nope\.safetensors/,
+        /weights: expected a NAME \(IMAGENET1K_V1, DEFAULT\), an http\(s\) URL or an existing file; got .*nope\.safetensors/,
       ],
       [
         ['resnet34', '--weights', fixturePath('resnet18', 'weights.safetensors')],
