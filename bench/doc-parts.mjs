@@ -1,11 +1,5 @@
-// Pieces shared by the benchmark pages' renderers: tables, and how the record was taken.
+// What the benchmark pages say about how their record was taken (bench/render.mjs).
 import { LOAD_RULE } from './load-guard.mjs';
-
-/** A markdown table; `align` holds 'l' or 'r' per column. */
-export function mdTable(header, rows, align) {
-  const line = (cells) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(align.map((a) => (a === 'r' ? '---:' : ':---'))), ...rows.map(line)].join('\n');
-}
 
 /**
  * The paragraph on when and how a record was taken: date, machine, load and the refusal rule, with

@@ -1,8 +1,7 @@
 // Renders docs/benchmarks/inference.md from bench/results/inference.json (bench/render.mjs,
 // bench/inference.mjs): the tables are generated, never typed.
-import { loadSection, mdTable } from './doc-parts.mjs';
-
-const fmt = (v, d = 1) => (v === null || v === undefined ? '—' : v.toFixed(d));
+import { fmt, table, timingCells } from './common.mjs';
+import { loadSection } from './doc-parts.mjs';
 
 export function renderInferenceDoc(record) {
   const out = [];
@@ -41,7 +40,7 @@ export function renderInferenceDoc(record) {
     out.push(`## ${arch}, batch ${batch} at ${sizeText}×${sizeText}`);
     out.push('');
     out.push(
-      mdTable(
+      table(
         [
           'configuration',
           'threads',
@@ -53,11 +52,7 @@ export function renderInferenceDoc(record) {
           ...peers.map((p) => `÷ ${p.label}`),
         ],
         rows.map((r) => [
-          r.peer ? r.label : `**${r.label}**`,
-          String(r.threads),
-          fmt(r.medianMs),
-          fmt(r.p90Ms),
-          fmt(r.imagesPerSecond, 2),
+          ...timingCells(r),
           r.diffVsOnnxruntime === null ? '—' : r.diffVsOnnxruntime.toExponential(1),
           r.load ? r.load.othersCores.toFixed(2) : '—',
           ...peers.map((p) => (r.peer ? '' : `${fmt(r.medianMs / p.medianMs, 2)}×`)),

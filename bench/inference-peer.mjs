@@ -9,14 +9,14 @@
 //
 //   node bench/inference-peer.mjs [--arch resnet50] [--runs 12] [--quick] [--force]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BenchChild, roundRobin } from './child.mjs';
 import { loadAverageNow, recordDecision, rowReasons, startCheck } from './load-guard.mjs';
 import { describePeer, INPUT_SIZE, network, peerSessionOptions } from './networks.mjs';
-import { packageVersion, round, summarize } from './stats.mjs';
+import { machine, packageVersion, round, summarize } from './common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: flags } = parseArgs({
@@ -151,15 +151,15 @@ try {
 const record = {
   title: 'onnxruntime at its best: configurations searched',
   date: new Date().toISOString().slice(0, 10),
-  machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cores} cores, Node ${process.versions.node}`,
+  machine: machine(),
   arch,
   batch: BATCH,
   runs: RUNS,
   loadAverage: { start: start.loadAverage, end: loadAverageNow() },
   othersCoresBeforeRun: start.othersCores,
   versions: {
-    'ort-web': packageVersion(HERE, 'onnxruntime-web'),
-    'ort-node': packageVersion(HERE, 'onnxruntime-node'),
+    'ort-web': packageVersion('onnxruntime-web'),
+    'ort-node': packageVersion('onnxruntime-node'),
   },
   groups,
   best,

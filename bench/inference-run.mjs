@@ -1,9 +1,11 @@
-// One configuration of the inference benchmark, in a process of its own (WASM and onnxruntime
-// thread counts are fixed per process), kept alive so that bench/inference.mjs can interleave the
-// repetitions of every configuration (bench/child.mjs). Called with a JSON config; prints
-// {"ready"} once the model is loaded and warm, then answers:
-//   {"cmd":"run"}     → {"ms"}: one forward pass of the batch, output read back
-//   {"cmd":"output"}  → {"output"}: the first image's outputs (every runner must agree)
+// One configuration of the inference benchmarks, in a process of its own (WASM and onnxruntime
+// thread counts are fixed per process). Called with a JSON config. Two ways to run:
+// - with `runs` (common.mjs's runConfig): `warmup` untimed then `runs` timed forward passes, and
+//   one JSON line {times, output, threads}: the timings and the first image's outputs;
+// - without (bench/child.mjs, kept alive so bench/inference.mjs can interleave configurations):
+//   {"ready"} once the model is loaded and warm, then it answers
+//   {"cmd":"run"} → {"ms"}: one forward pass of the batch, output read back, and
+//   {"cmd":"output"} → {"output"}: the first image's outputs (every runner must agree).
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { serve } from './child.mjs';
@@ -90,6 +92,20 @@ async function setup() {
 }
 
 const runner = await setup();
+if (config.runs !== undefined) {
+  const times = [];
+  let output;
+  for (let i = 0; i < (config.warmup ?? 0) + config.runs; i++) {
+    const t0 = performance.now();
+    const out = await runner.forward();
+    if (i >= (config.warmup ?? 0)) times.push(performance.now() - t0);
+    output ??= out;
+  }
+  process.stdout.write(
+    `${JSON.stringify({ times, output: Array.from(output.slice(0, 1000)), threads: runner.threads, cores: availableParallelism() })}\n`,
+  );
+  process.exit(0);
+}
 let first = null;
 for (let i = 0; i < (config.warmup ?? 1); i++) first ??= await runner.forward();
 process.stdout.write(

@@ -14,7 +14,7 @@
 //   node bench/inference.mjs --only resnet50    one architecture (not recorded)
 //   node bench/inference.mjs --force            record even under load (marked so)
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,7 +22,7 @@ import { BenchChild, roundRobin } from './child.mjs';
 import { renderInferenceDoc } from './inference-doc.mjs';
 import { loadAverageNow, recordDecision, rowReasons, startCheck } from './load-guard.mjs';
 import { describePeer, network, PYTHON, peerSessionOptions, peerSetup } from './networks.mjs';
-import { maxRelDiff, packageVersion, round, summarize, torchVersions } from './stats.mjs';
+import { machine, maxRelDiff, packageVersion, round, summarize, torchVersions } from './common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -75,11 +75,6 @@ function runsFor(arch, batch, cfg) {
   if (quick) return 3;
   if (arch === 'resnet20') return batch === 1 ? 60 : 30;
   return batch === 1 ? 15 : 5;
-}
-
-function machine() {
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  return `${cpu}, ${cores} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, ${process.platform}-${process.arch}`;
 }
 
 const started = Date.now();
@@ -175,9 +170,9 @@ const record = {
     'one process per configuration, kept alive; repetitions interleaved round-robin (one forward pass of each configuration per round, after a warm-up round)',
   peerSetup: PEER.source,
   versions: {
-    tfjs: packageVersion(HERE, '@tensorflow/tfjs-core'),
-    'onnxruntime-web': packageVersion(HERE, 'onnxruntime-web'),
-    'onnxruntime-node': packageVersion(HERE, 'onnxruntime-node'),
+    tfjs: packageVersion('@tensorflow/tfjs-core'),
+    'onnxruntime-web': packageVersion('onnxruntime-web'),
+    'onnxruntime-node': packageVersion('onnxruntime-node'),
     'torch, torchvision (ONNX export)': torchVersions(PYTHON),
   },
   results,

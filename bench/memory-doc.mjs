@@ -1,5 +1,6 @@
 // Renders docs/benchmarks/memory.md from bench/results/memory.json (bench/render.mjs, bench/memory.mjs).
-import { loadSection, mdTable } from './doc-parts.mjs';
+import { table } from './common.mjs';
+import { loadSection } from './doc-parts.mjs';
 
 /** docs/benchmarks/memory.md from the record. */
 export function renderMemoryDoc(r) {
@@ -22,7 +23,7 @@ export function renderMemoryDoc(r) {
   const configs = [...new Set(r.results.map((x) => x.id))];
   const find = (arch, id) => r.results.find((x) => x.arch === arch && x.id === id);
   out.push(
-    mdTable(
+    table(
       ['configuration', ...archs.map((a) => `${a} peak MB`), ...archs.map((a) => `${a} ÷ onnxruntime-web`)],
       [
         [
@@ -66,7 +67,7 @@ export function renderMemoryDoc(r) {
       out.push(`${row.label} (peak ${row.peakMB.toFixed(0)} MB):`, '');
       const hasHeap = row.phases.some((p) => p.wasmHeapMB !== undefined);
       out.push(
-        mdTable(
+        table(
           [
             'after',
             'resident MB',

@@ -11,14 +11,14 @@
 //   node bench/memory.mjs --before ../main    also run our default path with another built checkout
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { renderMemoryDoc } from './memory-doc.mjs';
 import { loadAverageNow, recordDecision, RowLoad, rowReasons, sample, startCheck } from './load-guard.mjs';
 import { describePeer, INPUT_SIZE, network, PYTHON, peerSessionOptions, peerSetup } from './networks.mjs';
-import { packageVersion, round, summarize, torchVersions } from './stats.mjs';
+import { machine, packageVersion, round, summarize, torchVersions } from './common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -140,7 +140,7 @@ const record = {
   title: 'Peak memory',
   date: new Date().toISOString().slice(0, 10),
   time: new Date().toISOString().slice(11, 16),
-  machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}`,
+  machine: machine(),
   loadAverage: { start: start.loadAverage, end: loadAverageNow() },
   othersCoresBeforeRun: start.othersCores,
   durationSeconds: Math.round((Date.now() - started) / 1000),
@@ -149,9 +149,9 @@ const record = {
   job: `load the weights, optimise, one forward pass of ${BATCH}×224×224×3 (ResNet-20: 32×32), in a fresh process`,
   peerSetup: PEER.source,
   versions: {
-    tfjs: packageVersion(HERE, '@tensorflow/tfjs-core'),
-    'onnxruntime-web': packageVersion(HERE, 'onnxruntime-web'),
-    'onnxruntime-node': packageVersion(HERE, 'onnxruntime-node'),
+    tfjs: packageVersion('@tensorflow/tfjs-core'),
+    'onnxruntime-web': packageVersion('onnxruntime-web'),
+    'onnxruntime-node': packageVersion('onnxruntime-node'),
     'torch, torchvision (ONNX export)': torchVersions(PYTHON),
   },
   results,

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { packageVersion } from './stats.mjs';
+import { packageVersion } from './common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const FIXTURES = resolve(HERE, '..', process.env.RESNET_FIXTURES ?? 'fixtures');
@@ -36,7 +36,7 @@ export function peerSetup() {
   const record = found?.underLoad ? null : found; // a search taken under load decides nothing
   const usable = (kind) =>
     record?.best?.[kind] &&
-    record.versions?.[kind] === packageVersion(HERE, kind === 'ort-web' ? 'onnxruntime-web' : 'onnxruntime-node');
+    record.versions?.[kind] === packageVersion(kind === 'ort-web' ? 'onnxruntime-web' : 'onnxruntime-node');
   return {
     source: record
       ? `the fastest found by bench/inference-peer.mjs on ${record.date} where its versions match`

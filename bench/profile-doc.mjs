@@ -1,5 +1,6 @@
 // Renders docs/benchmarks/profile.md from bench/results/profile.json (bench/render.mjs, bench/profile.mjs).
-import { loadSection, mdTable } from './doc-parts.mjs';
+import { table } from './common.mjs';
+import { loadSection } from './doc-parts.mjs';
 
 /** docs/benchmarks/profile.md from the record. */
 export function renderProfileDoc(r) {
@@ -53,7 +54,7 @@ export function renderProfileDoc(r) {
     for (const s of job.sides) wall.push(...(train ? ['', ''] : []), `**${s.wallMs.toFixed(1)}**`, '');
     if (job.sides.length === 2) wall.push(`**${(job.sides[1].wallMs / job.sides[0].wallMs).toFixed(2)}×**`);
     out.push(
-      mdTable(
+      table(
         header,
         [...rows, wall],
         header.map((_, i) => (i === 0 ? 'l' : 'r')),

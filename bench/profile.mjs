@@ -12,14 +12,14 @@
 //   pnpm bench:profile --after-env K=V                    environment of the "after" side
 //   options: --jobs resnet50-optimized,resnet50-plain,train --runs N --threads N --quick --force
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BenchChild, roundRobin } from './child.mjs';
 import { renderProfileDoc } from './profile-doc.mjs';
 import { loadAverageNow, recordDecision, rowReasons, startCheck } from './load-guard.mjs';
-import { round, summarize } from './stats.mjs';
+import { machine, round, summarize } from './common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -148,7 +148,7 @@ const record = {
   title: 'Profile by layer type',
   date: new Date().toISOString().slice(0, 10),
   time: new Date().toISOString().slice(11, 16),
-  machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}`,
+  machine: machine(),
   loadAverage: { start: start.loadAverage, end: loadAverageNow() },
   othersCoresBeforeRun: start.othersCores,
   durationSeconds: Math.round((Date.now() - started) / 1000),

@@ -7,14 +7,14 @@
 // taken under load is printed but not recorded unless --force, which marks it.
 // Options: --batch N --steps N --quick --force.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BenchChild, roundRobin } from './child.mjs';
 import { loadAverageNow, recordDecision, rowReasons, startCheck } from './load-guard.mjs';
 import { PYTHON } from './networks.mjs';
-import { summarize } from './stats.mjs';
+import { machine, summarize } from './common.mjs';
 import { renderTrainingDoc } from './train-doc.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -59,7 +59,7 @@ const sides = [
 const children = [];
 const record = {
   date: new Date().toISOString(),
-  machine: `${cpus()[0]?.model ?? 'unknown CPU'} × ${cores}`,
+  machine: machine(),
   node: process.version,
   batch,
   steps,

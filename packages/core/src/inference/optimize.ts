@@ -1,21 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BasicBlock } from '../blocks/basic-block.js';
-import { BottleneckBlock } from '../blocks/bottleneck-block.js';
-import { ConvolutionalBlock, IdentityBlock } from '../blocks/keras-blocks.js';
 import { ResNet } from '../builders/resnet.js';
 import { ArgumentError, ResNetError } from '../errors.js';
 import { flattenTorchOrder } from '../flow.js';
 import { checkFloatInput } from '../input-tensor.js';
-import { ReLU } from '../layers/activation.js';
 import { BatchNorm2d } from '../layers/batchnorm2d.js';
-import { Conv2d } from '../layers/conv2d.js';
+import type { Conv2d } from '../layers/conv2d.js';
+import type { Layer } from '../layers/layer.js';
 import { Linear } from '../layers/linear.js';
-import { MaxPool2d, ZeroPad2d } from '../layers/pooling.js';
-import { Sequential } from '../layers/sequential.js';
+import { MaxPool2d } from '../layers/pooling.js';
 import { Module } from '../module.js';
 import { knownKeysOf, optionsObject } from '../validate.js';
+import { type ForwardStep, forwardSteps, fuseConvolutions } from './forward-steps.js';
 
-/** One step of an inference program (runs inside the caller's `tf.tidy`). */
+/**
+ * One step of an inference program (runs inside the caller's `tf.tidy`). It never frees its input
+ * (its caller's) and returns a tensor its caller owns.
+ */
 type Op = (x: tf.Tensor) => tf.Tensor;
 
 type Padding = [[number, number], [number, number], [number, number], [number, number]];
@@ -105,7 +105,7 @@ export interface OptimizeOptions {
  * one kernel (`tf.fused.conv2d`), zero padding merged into the next convolution. Outputs equal
  * the model's eval-mode outputs to float32 rounding. The model itself is left unchanged, unless
  * `{ disposeSource: true }` asks to free it while compiling (one copy of the weights, not two).
- * Each intermediate activation is freed as soon as the next layer has used it.
+ * The inference form frees each activation as soon as the next layer has used it.
  */
 export function optimizeForInference(model: Module, options: OptimizeOptions = {}): InferenceModel {
   if (!(model instanceof Module)) {
@@ -126,13 +126,35 @@ export function optimizeForInference(model: Module, options: OptimizeOptions = {
   if (typeof disposeSource !== 'boolean') {
     throw new ArgumentError('options.disposeSource', 'true or false', disposeSource);
   }
+  // The input check first: it reads the model, which `disposeSource` frees.
   const name = model instanceof ResNet ? model.name : model.typeName;
-  const check = model instanceof ResNet ? inputCheck(model, name) : null;
+  let check: ((shape: readonly number[]) => void) | null = null;
+  if (model instanceof ResNet) {
+    const channels = model.config.inputChannels;
+    const minSize = evalMinInputSize(model);
+    check = (shape) => {
+      if (shape.length !== 4 || shape[3] !== channels) {
+        const nchw = shape.length === 4 && shape[1] === channels;
+        throw new ArgumentError(
+          'input',
+          `a rank-4 tensor with ${channels} channels on the last axis (NHWC) for ${name}`,
+          `shape [${shape.join(', ')}]`,
+          nchw ? 'It looks like NCHW: transpose it with tf.transpose(x, [0, 2, 3, 1])' : undefined,
+        );
+      }
+      if ((shape[1] as number) < minSize || (shape[2] as number) < minSize) {
+        throw new ResNetError(
+          `${name} needs inputs of at least ${minSize}×${minSize} pixels; got [${shape.join(', ')}] (NHWC). Resize or pad the image`,
+        );
+      }
+    };
+  }
+  // The steps before any tensor: what cannot be compiled is refused before a tensor is made or freed.
+  const steps = fuseConvolutions(forwardSteps(model));
   const compiler = new Compiler(disposeSource);
-  // Walks the model first: what cannot be compiled is refused before a tensor is made or freed.
-  const program = compiler.module(model);
+  let program: Op;
   try {
-    compiler.materialize();
+    program = compiler.steps(steps);
   } catch (e) {
     tf.dispose(compiler.weights);
     throw e;
@@ -142,30 +164,11 @@ export function optimizeForInference(model: Module, options: OptimizeOptions = {
   return new InferenceModel(name, program, compiler.weights, compiler.stats, check);
 }
 
-/** The input check of a ResNet's inference form: NHWC, its channels, at least its minimum size. */
-function inputCheck(model: ResNet, name: string): (shape: readonly number[]) => void {
-  const channels = model.config.inputChannels;
-  const minSize = evalMinSize(model);
-  return (shape) => {
-    if (shape.length !== 4 || shape[3] !== channels) {
-      const nchw = shape.length === 4 && shape[1] === channels;
-      throw new ArgumentError(
-        'input',
-        `a rank-4 tensor with ${channels} channels on the last axis (NHWC) for ${name}`,
-        `shape [${shape.join(', ')}]`,
-        nchw ? 'It looks like NCHW: transpose it with tf.transpose(x, [0, 2, 3, 1])' : undefined,
-      );
-    }
-    if ((shape[1] as number) < minSize || (shape[2] as number) < minSize) {
-      throw new ResNetError(
-        `${name} needs inputs of at least ${minSize}×${minSize} pixels; got [${shape.join(', ')}] (NHWC). Resize or pad the image`,
-      );
-    }
-  };
-}
-
-/** The smallest input size in eval mode (the inference form never uses batch statistics). */
-function evalMinSize(model: ResNet): number {
+/**
+ * The smallest square input (pixels per side) a ResNet takes in eval mode, whatever mode it is in
+ * (inference forms and exports never use batch statistics). The model is left in its mode.
+ */
+export function evalMinInputSize(model: ResNet): number {
   const training = model.training;
   if (!training) return model.minInputSize(1);
   model.eval();
@@ -181,44 +184,11 @@ function release(t: tf.Tensor, ...keep: tf.Tensor[]): void {
   if (!keep.includes(t)) t.dispose();
 }
 
-/** Runs ops one after the other, freeing each intermediate as soon as the next op has used it. */
-function sequence(ops: readonly Op[]): Op {
-  return (x) => {
-    let y = x;
-    for (const op of ops) {
-      const next = op(y);
-      if (next !== y) release(y, x);
-      y = next;
-    }
-    return y;
-  };
-}
-
-/** relu(main(x) + shortcut(x)), freeing both branches' outputs as soon as they are added. */
-function residualSum(main: Op, shortcut: Op | null): Op {
-  return (x) => {
-    const a = main(x);
-    const b = shortcut ? shortcut(x) : x;
-    const sum = tf.add(a, b);
-    release(a, x);
-    release(b, x);
-    const out = tf.relu(sum);
-    sum.dispose();
-    return out;
-  };
-}
-
-/**
- * Builds the inference program in two steps: `module` walks the model and returns the program,
- * refusing what it cannot compile before any tensor is made or freed; `materialize` then folds
- * the weights, layer by layer (freeing each source layer when asked to).
- */
 class Compiler {
   readonly weights: tf.Tensor[] = [];
   readonly stats: InferenceStats = { foldedBatchNorms: 0, fusedConvolutions: 0, fusedActivations: 0, mergedPads: 0 };
-  /** Weight folding, deferred until the whole model is known to compile. */
-  private readonly tasks: (() => void)[] = [];
 
+  /** With `disposeSource`, each layer's tensors are freed once folded. */
   constructor(private readonly disposeSource: boolean) {}
 
   private keep<T extends tf.Tensor>(t: T): T {
@@ -226,114 +196,74 @@ class Compiler {
     return t;
   }
 
-  /** Folds every layer's weights, in model order. */
-  materialize(): void {
-    for (const task of this.tasks.splice(0)) task();
-  }
-
-  /** Frees a source layer's tensors once folded (with `disposeSource`). */
+  /** Frees a source layer's tensors once its folded form exists (with `disposeSource`). */
   private consumed(...variables: (tf.Variable | null)[]): void {
     if (this.disposeSource) for (const v of variables) v?.dispose();
   }
 
-  module(m: Module): Op {
-    if (m instanceof ResNet) return this.resnet(m);
-    if (m instanceof BasicBlock) {
-      const main = this.chain([m.conv1, m.bn1, m.relu, m.conv2, m.bn2]);
-      return this.residual(main, m.residual, m.downsample);
-    }
-    if (m instanceof BottleneckBlock) {
-      const main = this.chain([m.conv1, m.bn1, m.relu, m.conv2, m.bn2, m.relu, m.conv3, m.bn3]);
-      return this.residual(main, m.residual, m.downsample);
-    }
-    if (m instanceof IdentityBlock || m instanceof ConvolutionalBlock) {
-      const main = this.chain([m.conv1, m.bn1, m.relu, m.conv2, m.bn2, m.relu, m.conv3, m.bn3]);
-      const shortcut = m instanceof ConvolutionalBlock ? this.chain([m.shortcutConv, m.shortcutBn]) : null;
-      return residualSum(main, shortcut);
-    }
-    if (m instanceof Sequential) return this.chain(m.modules);
-    return this.chain([m]);
-  }
-
-  private residual(main: Op, residual: boolean, downsample: Module | null): Op {
-    if (!residual) return sequence([main, (x) => tf.relu(x)]);
-    return residualSum(main, downsample ? this.module(downsample) : null);
-  }
-
-  private resnet(m: ResNet): Op {
-    const children = m.namedChildren();
-    const stem: Module[] = [];
-    const stages: Op[] = [];
-    for (const [name, child] of children) {
-      if (/^layer\d+$/.test(name)) stages.push(this.module(child));
-      else if (stages.length === 0) stem.push(child);
-    }
-    const program = [this.chain(stem), ...stages];
-    const pool = children.find(([n]) => n === 'avgpool' || n === 'global_maxpool')?.[1];
-    if (pool) {
-      const fc = children.find(([n]) => n === 'fc')?.[1];
-      const softmax = children.find(([n]) => n === 'softmax')?.[1];
-      program.push(this.chain([pool]), (x) => flattenTorchOrder(x));
-      if (fc) program.push(this.chain([fc]));
-      if (softmax) program.push(this.chain([softmax]));
-    }
-    return sequence(program);
-  }
-
-  /** A run of modules, fusing ZeroPad2d → Conv2d → BatchNorm2d → ReLU where they follow each other. */
-  private chain(modules: readonly Module[]): Op {
-    const ops: Op[] = [];
-    let i = 0;
-    while (i < modules.length) {
-      const m = modules[i] as Module;
-      let extraPad: [number, number] = [0, 0];
-      let conv: Conv2d | null = null;
-      if (m instanceof ZeroPad2d && modules[i + 1] instanceof Conv2d) {
-        extraPad = m.padding;
-        conv = modules[i + 1] as Conv2d;
-        this.stats.mergedPads++;
-        i += 2;
-      } else if (m instanceof Conv2d) {
-        conv = m;
-        i += 1;
+  /** Steps run in order (fused by `fuseConvolutions` first), each intermediate freed once the next step has used it. */
+  steps(steps: readonly ForwardStep[]): Op {
+    const ops = steps.map((s) => this.step(s));
+    return (x) => {
+      let y = x;
+      for (const op of ops) {
+        const next = op(y);
+        if (next !== y) release(y, x);
+        y = next;
       }
-      if (conv) {
-        const bn = modules[i] instanceof BatchNorm2d ? (modules[i] as BatchNorm2d) : null;
-        if (bn) i++;
-        const relu = modules[i] instanceof ReLU;
-        if (relu) i++;
-        ops.push(this.conv(conv, bn, relu, extraPad));
-        continue;
-      }
-      ops.push(this.single(m));
-      i++;
-    }
-    return sequence(ops);
+      return y;
+    };
   }
 
-  /** A module that is not part of a conv → BN → ReLU run. */
-  private single(m: Module): Op {
+  private step(s: ForwardStep): Op {
+    switch (s.kind) {
+      case 'conv':
+        if (s.pad) this.stats.mergedPads++;
+        return this.conv(s.conv, s.bn?.layer ?? null, s.relu !== null, s.pad?.layer.padding ?? [0, 0]);
+      case 'layer':
+        return this.layer(s.layer);
+      case 'flatten':
+        return (x) => flattenTorchOrder(x);
+      case 'sequence':
+        return this.steps(s.steps);
+      case 'residual': {
+        const branch = this.steps(s.branch);
+        const shortcut = s.shortcut ? this.steps(s.shortcut) : null;
+        // relu(branch(x) + shortcut(x)), both branches' outputs freed as soon as they are added.
+        return (x) => {
+          const a = branch(x);
+          const b = shortcut ? shortcut(x) : x;
+          const sum = tf.add(a, b);
+          release(a, x);
+          release(b, x);
+          const out = tf.relu(sum);
+          sum.dispose();
+          return out;
+        };
+      }
+      case 'module':
+        // A weightless module we do not know: its own forward, on its (weightless) children.
+        return (x) => tf.tidy(() => s.module.forward(x) as tf.Tensor);
+    }
+  }
+
+  /** A layer that is not part of a conv → BN → ReLU run. */
+  private layer(m: Layer): Op {
     if (m instanceof Linear) {
-      const w: { weight?: tf.Tensor2D; bias?: tf.Tensor1D } = {};
-      this.tasks.push(() => {
-        // A clone shares the values: with disposeSource, freeing the layer's variables keeps them.
-        w.weight = this.keep(tf.clone(m.weight) as tf.Tensor2D);
-        if (m.bias) w.bias = this.keep(tf.clone(m.bias) as tf.Tensor1D);
-        this.consumed(m.weight, m.bias);
-      });
-      return (x) => tf.fused.matMul({ a: x as tf.Tensor2D, b: w.weight as tf.Tensor2D, bias: w.bias });
+      // A clone shares the values: with disposeSource, freeing the layer's variables keeps them.
+      const w = this.keep(tf.clone(m.weight) as tf.Tensor2D);
+      const b = m.bias ? this.keep(tf.clone(m.bias) as tf.Tensor1D) : undefined;
+      this.consumed(m.weight, m.bias);
+      return (x) => tf.fused.matMul({ a: x as tf.Tensor2D, b: w, bias: b });
     }
     if (m instanceof BatchNorm2d) {
       // A BatchNorm with no convolution before it: one multiply-add per value.
-      const w: { scale?: tf.Tensor1D; shift?: tf.Tensor1D } = {};
+      const { scale, shift } = batchNormAffine(m);
+      const s = this.keep(tf.tensor1d(scale));
+      const t = this.keep(tf.tensor1d(shift));
+      this.consumed(m.weight, m.bias, m.runningMean, m.runningVar, m.numBatchesTracked);
       this.stats.foldedBatchNorms++;
-      this.tasks.push(() => {
-        const { scale, shift } = bnScaleShift(m);
-        w.scale = this.keep(tf.tensor1d(Float32Array.from(scale)));
-        w.shift = this.keep(tf.tensor1d(Float32Array.from(shift)));
-        this.consumed(m.weight, m.bias, m.runningMean, m.runningVar, m.numBatchesTracked);
-      });
-      return (x) => tf.tidy(() => tf.add(tf.mul(x, w.scale as tf.Tensor1D), w.shift as tf.Tensor1D));
+      return (x) => tf.tidy(() => tf.add(tf.mul(x, s), t));
     }
     if (m instanceof MaxPool2d && !m.ceilMode) {
       // XNNPACK-style pooling ignores padded positions, which is −∞ padding without a pad pass.
@@ -346,24 +276,23 @@ class Compiler {
       ];
       return (x) => tf.maxPool(x as tf.Tensor4D, m.kernelSize, m.stride, ph || pw ? (pad as never) : 'valid');
     }
-    if (m instanceof Sequential || m instanceof BasicBlock || m instanceof BottleneckBlock) return this.module(m);
-    if (m instanceof IdentityBlock || m instanceof ConvolutionalBlock || m instanceof ResNet) return this.module(m);
-    if (m.namedSlots().length > 0) {
-      throw new ArgumentError(
-        'model',
-        'a model made of @resnet/core layers and blocks',
-        `a ${m.typeName} holding weights`,
-        `optimizeForInference cannot fold a ${m.typeName}: run the model itself, or build it from Conv2d, BatchNorm2d, ReLU, Linear and the residual blocks`,
-      );
-    }
-    // A weightless layer or container: its own forward, its intermediates freed at once.
     return (x) => tf.tidy(() => m.forward(x) as tf.Tensor);
   }
 
   private conv(conv: Conv2d, bn: BatchNorm2d | null, relu: boolean, extraPad: [number, number]): Op {
     const [kh, kw] = conv.kernelSize;
-    const out = conv.outChannels;
-    const groups = conv.groups;
+    const { groups, inChannels, outChannels: out } = conv;
+    // The filter is scaled on the backend (no copy of it through JS); the bias, a vector, on the host.
+    const affine = bn ? bnScaleShift(bn) : null;
+    let folded = affine
+      ? tf.tidy(() => tf.mul(conv.weight, tf.tensor1d(Float32Array.from(affine.scale))) as tf.Tensor4D)
+      : (tf.clone(conv.weight) as tf.Tensor4D); // a clone shares the values: no copy
+    const biasT = tf.tensor1d(foldedBias(conv, affine));
+    this.consumed(conv.weight, conv.bias);
+    if (bn) {
+      this.consumed(bn.weight, bn.bias, bn.runningMean, bn.runningVar, bn.numBatchesTracked);
+      this.stats.foldedBatchNorms++;
+    }
     const [ph, pw] = [conv.padding[0] + extraPad[0], conv.padding[1] + extraPad[1]];
     const pad: Padding = [
       [0, 0],
@@ -371,65 +300,62 @@ class Compiler {
       [pw, pw],
       [0, 0],
     ];
-    const padArg = ph || pw ? pad : 'valid';
     const activation = relu ? 'relu' : 'linear';
     this.stats.fusedConvolutions++;
     if (relu) this.stats.fusedActivations++;
-    if (bn) this.stats.foldedBatchNorms++;
-    // Grouped convolutions (ResNeXt) have no kernel in tfjs: one fused convolution per group.
-    const w: { filters: tf.Tensor4D[]; biases: tf.Tensor1D[] } = { filters: [], biases: [] };
-    this.tasks.push(() => {
-      // The filter is scaled on the backend (no copy of it through JS); the bias, a vector, on the host.
-      const b = conv.bias ? conv.bias.dataSync() : null;
-      const bias = new Float32Array(out);
-      let folded: tf.Tensor4D;
-      if (bn) {
-        const { scale, shift } = bnScaleShift(bn);
-        // HWIO: the output channel is the last axis, so the scale broadcasts over it.
-        folded = tf.tidy(() => tf.mul(conv.weight, tf.tensor1d(Float32Array.from(scale))) as tf.Tensor4D);
-        for (let o = 0; o < out; o++)
-          bias[o] = (b ? (b[o] as number) : 0) * (scale[o] as number) + (shift[o] as number);
-      } else {
-        folded = tf.clone(conv.weight) as tf.Tensor4D; // shares the values: no copy
-        if (b) bias.set(b);
-      }
-      this.consumed(conv.weight, conv.bias);
-      if (bn) this.consumed(bn.weight, bn.bias, bn.runningMean, bn.runningVar, bn.numBatchesTracked);
-      if (groups === 1 || groups === conv.inChannels) {
-        if (groups > 1) {
-          const depthwise = tf.reshape(folded, [kh, kw, conv.inChannels, out / conv.inChannels]) as tf.Tensor4D;
-          folded.dispose();
-          folded = depthwise;
-        }
-        w.filters.push(this.keep(folded));
-        w.biases.push(this.keep(tf.tensor1d(bias)));
-        return;
-      }
-      const biasT = tf.tensor1d(bias);
-      w.filters.push(...tf.split(folded, groups, 3).map((f) => this.keep(f as tf.Tensor4D)));
-      w.biases.push(...tf.split(biasT, groups, 0).map((t) => this.keep(t as tf.Tensor1D)));
-      tf.dispose([folded, biasT]);
-    });
-    const convolve = (x: tf.Tensor4D, g: number): tf.Tensor4D => {
-      const args = {
-        x,
-        filter: w.filters[g] as tf.Tensor4D,
-        strides: conv.stride,
-        dataFormat: 'NHWC' as const,
-        dilations: conv.dilation,
-        bias: w.biases[g] as tf.Tensor1D,
-        activation: activation as 'relu' | 'linear',
-      };
-      return groups === conv.inChannels && groups > 1
-        ? tf.fused.depthwiseConv2d({ ...args, pad: padArg as never })
-        : tf.fused.conv2d({ ...args, pad: padArg });
-    };
-    if (groups === 1 || groups === conv.inChannels) return (x) => convolve(x as tf.Tensor4D, 0);
+    const padArg = ph || pw ? pad : 'valid';
+    if (groups === 1) {
+      const filter = this.keep(folded);
+      const bias = this.keep(biasT);
+      return (x) =>
+        tf.fused.conv2d({
+          x: x as tf.Tensor4D,
+          filter,
+          strides: conv.stride,
+          pad: padArg,
+          dataFormat: 'NHWC',
+          dilations: conv.dilation,
+          bias,
+          activation,
+        });
+    }
+    if (groups === inChannels) {
+      const depthwise = tf.reshape(folded, [kh, kw, inChannels, out / inChannels]) as tf.Tensor4D;
+      folded.dispose();
+      folded = this.keep(depthwise);
+      const bias = this.keep(biasT);
+      return (x) =>
+        tf.fused.depthwiseConv2d({
+          x: x as tf.Tensor4D,
+          filter: depthwise,
+          strides: conv.stride,
+          pad: padArg as never,
+          dataFormat: 'NHWC',
+          dilations: conv.dilation,
+          bias,
+          activation,
+        });
+    }
+    // Grouped (ResNeXt): tfjs has no grouped kernel; one fused convolution per group.
+    const filters = tf.split(folded, groups, 3).map((f) => this.keep(f as tf.Tensor4D));
+    const biases = tf.split(biasT, groups, 0).map((t) => this.keep(t as tf.Tensor1D));
+    tf.dispose([folded, biasT]);
     return (x) =>
       tf.tidy(() => {
         const xs = tf.split(x as tf.Tensor4D, groups, 3) as tf.Tensor4D[];
         return tf.concat(
-          xs.map((xi, g) => convolve(xi, g)),
+          xs.map((xi, g) =>
+            tf.fused.conv2d({
+              x: xi,
+              filter: filters[g] as tf.Tensor4D,
+              strides: conv.stride,
+              pad: padArg,
+              dataFormat: 'NHWC',
+              dilations: conv.dilation,
+              bias: biases[g] as tf.Tensor1D,
+              activation,
+            }),
+          ),
           3,
         );
       });
@@ -454,3 +380,37 @@ function bnScaleShift(bn: BatchNorm2d): { scale: Float64Array; shift: Float64Arr
   return { scale, shift };
 }
 // #endregion
+
+/**
+ * A convolution with the eval-mode BatchNorm after it folded in: W′ = W·s per output channel and
+ * b′ = b·s + (β − μ·s), s = γ/√(σ²+ε) (computed in double precision). Without a BatchNorm, the
+ * convolution's own weight and bias (zeros when it has none). `weight` is in our HWIO layout.
+ */
+export function foldConvBatchNorm(conv: Conv2d, bn: BatchNorm2d | null): { weight: Float32Array; bias: Float32Array } {
+  const out = conv.outChannels;
+  const w = conv.weight.dataSync() as Float32Array;
+  const affine = bn ? bnScaleShift(bn) : null;
+  // HWIO: the output channel is the fastest axis. dataSync may return the backend's own array: copy.
+  const weight = affine ? w.map((v, i) => v * (affine.scale[i % out] as number)) : Float32Array.from(w);
+  return { weight, bias: foldedBias(conv, affine) };
+}
+
+/** b′ = b·s + (β − μ·s) per output channel; without a BatchNorm, the convolution's own bias (zeros when it has none). */
+function foldedBias(conv: Conv2d, affine: { scale: Float64Array; shift: Float64Array } | null): Float32Array {
+  const bias = new Float32Array(conv.outChannels);
+  const b = conv.bias ? conv.bias.dataSync() : null;
+  if (!affine) {
+    if (b) bias.set(b);
+    return bias;
+  }
+  for (let o = 0; o < bias.length; o++) {
+    bias[o] = (b ? (b[o] as number) : 0) * (affine.scale[o] as number) + (affine.shift[o] as number);
+  }
+  return bias;
+}
+
+/** An eval-mode BatchNorm as y = x·scale + shift per channel (float32), for one with no convolution before it. */
+export function batchNormAffine(bn: BatchNorm2d): { scale: Float32Array; shift: Float32Array } {
+  const { scale, shift } = bnScaleShift(bn);
+  return { scale: Float32Array.from(scale), shift: Float32Array.from(shift) };
+}
