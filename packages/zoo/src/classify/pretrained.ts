@@ -1,0 +1,54 @@
+/**
+ * `pretrained` for browsers, workers and any runtime with `fetch`: the weights come through
+ * `fetchWeights` (verified with SubtleCrypto, kept in the Cache API) and are parsed in memory.
+ * Node has its own `pretrained` in `@resnet/zoo/node` (a disk cache, paths).
+ */
+import { type HostTensor, parseStateDict } from '@resnet/core';
+import { type ImageInput, preprocessBatch } from '@resnet/images';
+import { FETCH_OPTION_KEYS, type FetchWeightsOptions, fetchWeights } from '../weights/browser.js';
+import {
+  buildPretrained,
+  type FromStateDictOptions,
+  type PretrainedModelOptions,
+  type PretrainedResNet,
+  pretrainedWith,
+  readNamed,
+} from './pretrained-resnet.js';
+
+export interface PretrainedOptions extends PretrainedModelOptions, FetchWeightsOptions {}
+
+/**
+ * A ResNet with torchvision's pretrained weights, in eval mode, ready to classify:
+ * `const model = await pretrained('resnet50'); await model.classify(img)`. The weights are
+ * downloaded once with `fetchWeights` (SHA-256 checked, kept in the Cache API), read as `.pth` or
+ * safetensors and loaded strictly; the model carries their transforms, categories and metadata.
+ */
+export function pretrained(arch: string, options: PretrainedOptions = {}): Promise<PretrainedResNet<ImageInput>> {
+  return pretrainedWith(
+    arch,
+    options,
+    FETCH_OPTION_KEYS,
+    async (weights, download: FetchWeightsOptions) => {
+      const fetched = await fetchWeights(arch, weights, download);
+      return {
+        tensors: readNamed(fetched.url, () => parseStateDict(fetched.bytes)).tensors,
+        entry: fetched.entry,
+        origin: { fileName: fetched.fileName, url: fetched.url, path: null, sha256: fetched.sha256 },
+      };
+    },
+    preprocessBatch,
+  );
+}
+
+/**
+ * A `PretrainedResNet` from a state dict you already hold (`parseStateDict(bytes).tensors`): loaded
+ * strictly, the number of classes read from `fc.weight`, the transforms and categories from
+ * `options`, else the architecture's DEFAULT torchvision weights.
+ */
+export function pretrainedFromStateDict(
+  arch: string,
+  stateDict: ReadonlyMap<string, HostTensor>,
+  options: FromStateDictOptions = {},
+): PretrainedResNet<ImageInput> {
+  return buildPretrained(arch, stateDict, options, preprocessBatch);
+}
