@@ -44,6 +44,7 @@ export {
   type PretrainedModelOptions,
   PretrainedResNet,
   type WeightsOrigin,
+  weightsEntryOfFile,
 } from './classify/pretrained-resnet.js';
 export { type PretrainedOptions, pretrained, pretrainedFromStateDict } from './classify/pretrained.js';
 

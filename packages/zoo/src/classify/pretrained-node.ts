@@ -12,7 +12,6 @@ import {
   type PretrainedModelOptions,
   type PretrainedResNet,
   pretrainedWith,
-  readNamed,
 } from './pretrained-resnet.js';
 
 export interface NodePretrainedOptions extends PretrainedModelOptions, ResolveWeightsOptions {}
@@ -36,7 +35,7 @@ export function pretrained(
     async (weights, download: ResolveWeightsOptions) => {
       const file = await resolveWeightsFile(arch, weights, download);
       return {
-        tensors: readNamed(file.path, () => readStateDictFile(file.path)).tensors,
+        tensors: readStateDictFile(file.path).tensors,
         entry: file.entry,
         origin: { fileName: file.fileName, url: file.url, path: file.path, sha256: file.sha256 },
       };

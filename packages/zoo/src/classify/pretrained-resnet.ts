@@ -1,6 +1,5 @@
 import {
   ArgumentError,
-  FormatError,
   type HostTensor,
   knownKeysOf,
   loadStateDict,
@@ -11,6 +10,7 @@ import {
 import { checkImageTransforms, type ImageTransforms } from '@resnet/images';
 import type * as tf from '@tensorflow/tfjs-core';
 import { getPreset, presetConfig } from '../index.js';
+import { fileNameOf } from '../weights/hash.js';
 import { getWeights, listWeights, WEIGHTS, type WeightsEntry } from '../weights/registry.js';
 import { checkCategories, checkTopk, decodePredictions, type Prediction } from './predictions.js';
 
@@ -136,9 +136,13 @@ export class PretrainedResNet<I> extends ResNet {
 
 const FROM_STATE_DICT_KEYS = ['entry', 'transforms', 'categories', 'origin'] as const;
 
-/** The registry entry whose file name is `fileName` (torchvision's `resnet50-11ad3fa6.pth`), or null. */
-export function entryOfFile(arch: string, fileName: string): WeightsEntry | null {
-  return listWeights().find((e) => e.arch === arch && e.fileName === fileName) ?? null;
+/**
+ * The registry entry of `arch` whose file name is `fileName` (torchvision's `resnet50-11ad3fa6.pth`,
+ * as a URL or a path names it), or null: what `pretrained` takes a file so named to be.
+ */
+export function weightsEntryOfFile(arch: string, fileName: string): WeightsEntry | null {
+  const name = fileNameOf(fileName);
+  return listWeights().find((e) => e.arch === arch && e.fileName === name) ?? null;
 }
 
 /**
@@ -255,21 +259,11 @@ export async function pretrainedWith<I, D extends object>(
     arch,
     loaded.tensors,
     {
-      entry: loaded.entry ?? entryOfFile(arch, loaded.origin.fileName),
+      entry: loaded.entry ?? weightsEntryOfFile(arch, loaded.origin.fileName),
       transforms,
       categories,
       origin: loaded.origin,
     },
     preprocess,
   );
-}
-
-/** Reads weights with `read`, naming `path` in a format error (what is wrong with which file). */
-export function readNamed<T>(path: string, read: () => T): T {
-  try {
-    return read();
-  } catch (e) {
-    if (e instanceof FormatError) throw new FormatError(`${path}: ${e.message}`);
-    throw e;
-  }
 }

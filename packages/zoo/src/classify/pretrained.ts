@@ -3,7 +3,7 @@
  * `fetchWeights` (verified with SubtleCrypto, kept in the Cache API) and are parsed in memory.
  * Node has its own `pretrained` in `@resnet/zoo/node` (a disk cache, paths).
  */
-import { type HostTensor, parseStateDict } from '@resnet/core';
+import { FormatError, type HostTensor, parseStateDict, type StateDictFile } from '@resnet/core';
 import { type ImageInput, preprocessBatch } from '@resnet/images';
 import { FETCH_OPTION_KEYS, type FetchWeightsOptions, fetchWeights } from '../weights/browser.js';
 import {
@@ -12,7 +12,6 @@ import {
   type PretrainedModelOptions,
   type PretrainedResNet,
   pretrainedWith,
-  readNamed,
 } from './pretrained-resnet.js';
 
 export interface PretrainedOptions extends PretrainedModelOptions, FetchWeightsOptions {}
@@ -31,7 +30,7 @@ export function pretrained(arch: string, options: PretrainedOptions = {}): Promi
     async (weights, download: FetchWeightsOptions) => {
       const fetched = await fetchWeights(arch, weights, download);
       return {
-        tensors: readNamed(fetched.url, () => parseStateDict(fetched.bytes)).tensors,
+        tensors: parseNamed(fetched.url, fetched.bytes).tensors,
         entry: fetched.entry,
         origin: { fileName: fetched.fileName, url: fetched.url, path: null, sha256: fetched.sha256 },
       };
@@ -51,4 +50,14 @@ export function pretrainedFromStateDict(
   options: FromStateDictOptions = {},
 ): PretrainedResNet<ImageInput> {
   return buildPretrained(arch, stateDict, options, preprocessBatch);
+}
+
+/** parseStateDict, naming the URL in a format error (what is wrong with which file). */
+function parseNamed(url: string, bytes: Uint8Array): StateDictFile {
+  try {
+    return parseStateDict(bytes);
+  } catch (e) {
+    if (e instanceof FormatError) throw new FormatError(`${url}: ${e.message}`);
+    throw e;
+  }
 }
