@@ -1,5 +1,6 @@
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { ResNetError } from '@resnet/core';
+import { sniffFormat } from '@resnet/images';
 import type { Prediction } from '@resnet/zoo';
 import { BACKEND_HELP, backendOption, startBackend } from '../backend.js';
 import { classifierTransforms, loadClassifier } from '../classifier.js';
@@ -88,14 +89,29 @@ Examples:
   },
 };
 
+/** A readable PNG or JPEG file, by its first bytes (decoding comes later, one batch at a time). */
 function checkImageFile(path: string): void {
-  let isFile = false;
+  let head: Uint8Array;
   try {
-    isFile = statSync(path).isFile();
-  } catch {
-    throw new ResNetError(`no image at ${path}; check the path`);
+    if (!statSync(path).isFile()) throw new ResNetError(`${path} is not a file; pass PNG or JPEG files`);
+    const fd = openSync(path, 'r');
+    try {
+      head = new Uint8Array(16);
+      head = head.subarray(0, readSync(fd, head, 0, 16, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    if (e instanceof ResNetError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ResNetError(code === 'ENOENT' ? `no image at ${path}; check the path` : `cannot read ${path} (${code})`);
   }
-  if (!isFile) throw new ResNetError(`${path} is not a file; pass PNG or JPEG files`);
+  const format = sniffFormat(head);
+  if (format !== 'png' && format !== 'jpeg') {
+    throw new ResNetError(
+      `${path}: expected a PNG or JPEG file; got ${format === 'unknown' ? 'something else' : `a ${format.toUpperCase()} file`}. Convert it to PNG or JPEG first`,
+    );
+  }
 }
 
 /** `  1. Egyptian cat (285)   93.12%` lines, the labels padded to one width. */
