@@ -46,6 +46,24 @@ export function isBuildingMeta(): boolean {
   return metaDepth > 0;
 }
 
+let uninitializedDepth = 0;
+
+/**
+ * Builds modules whose tensors are allocated as zeros instead of being initialised, for weights
+ * that a load overwrites at once (as torch's `skip_init`, or a meta model loaded with
+ * `load_state_dict(assign=True)`): drawing ResNet-50's 25 M random initial values costs more than
+ * reading its checkpoint. A model built so is not a trained or a freshly initialised one until
+ * every slot is loaded: use it with a strict `loadStateDict`.
+ */
+export function buildUninitialized<T>(build: () => T): T {
+  uninitializedDepth++;
+  try {
+    return build();
+  } finally {
+    uninitializedDepth--;
+  }
+}
+
 class Slot implements TensorSlot {
   constructor(
     readonly kind: 'parameter' | 'buffer',
@@ -194,7 +212,7 @@ export abstract class Module {
     }
     let variable: tf.Variable | null = null;
     if (metaDepth === 0) {
-      const initial = init();
+      const initial = uninitializedDepth > 0 ? tf.zeros([...shape], dtype) : init();
       variable = tf.variable(initial, kind === 'parameter');
       initial.dispose();
     }

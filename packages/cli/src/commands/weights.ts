@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { type HostTensor, loadStateDict, ResNetError, saveWeights, torchShape } from '@resnet/core';
+import { buildUninitialized, type HostTensor, loadStateDict, ResNetError, saveWeights, torchShape } from '@resnet/core';
 import { fileSystem, readStateDictFile, writeSafetensorsFile } from '@resnet/core/node';
 import { createModel, getPreset, listWeights, PRESET_NAMES, type WeightsEntry } from '@resnet/zoo';
 import { resolveWeightsFile, torchCheckpointsDir, weightsCacheDir } from '@resnet/zoo/node';
@@ -188,7 +188,7 @@ async function convert(
   const head = file.tensors.get('fc.weight');
   const numClasses = head?.shape.length === 2 ? (head.shape[0] as number) : undefined;
   const backend = await startBackend(args);
-  const model = createModel(chosen, numClasses ? { numClasses } : {});
+  const model = buildUninitialized(() => createModel(chosen, numClasses ? { numClasses } : {})); // loaded at once
   const partial = join(dirname(target), `.${basename(target)}.${process.pid}.partial`);
   try {
     loadStateDict(model, file.tensors);

@@ -1,5 +1,6 @@
 import {
   ArgumentError,
+  buildUninitialized,
   type HostTensor,
   knownKeysOf,
   loadStateDict,
@@ -183,7 +184,10 @@ export function buildPretrained<I>(
     numClasses ?? (config.numClasses as number),
   );
   const origin = o.origin ?? { fileName: null, url: null, path: null, sha256: null };
-  const model = new PretrainedResNet(config, { weights: entry, transforms, categories, origin }, preprocess);
+  // Zeros, not the random initialisation: the strict load below overwrites every slot.
+  const model = buildUninitialized(
+    () => new PretrainedResNet(config, { weights: entry, transforms, categories, origin }, preprocess),
+  );
   try {
     loadStateDict(model, stateDict);
   } catch (e) {
