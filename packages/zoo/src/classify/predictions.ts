@@ -151,6 +151,7 @@ export function checkCategories(
   return categories;
 }
 
+// #region notebook:top-predictions
 /** The `k` largest entries of one row as predictions: a softmax first unless they are probabilities. */
 function topPredictions(
   row: Float64Array,
@@ -175,3 +176,4 @@ function topPredictions(
     probability: probabilities[index] as number,
   }));
 }
+// #endregion
