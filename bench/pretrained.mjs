@@ -9,7 +9,7 @@
 //   pnpm --filter @resnet/bench bench:pretrained --write    also record bench/results/pretrained.json
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '@resnet/backends';
@@ -95,14 +95,7 @@ console.log(
   `\nratio (ours / torch): ${(ours / torchMs).toFixed(2)}; load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after`,
 );
 const date = new Date().toISOString().slice(0, 10);
-const machine = {
-  cpu: cpus()[0]?.model ?? 'unknown',
-  cores: cpus().length,
-  memoryGB: Math.round(totalmem() / 1e9),
-  node: process.version,
-  torch: torch.torch,
-  torchvision: torch.torchvision,
-};
+const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, torch: torch.torch };
 console.log(`${date}, ${machine.cpu} (${machine.cores} cores), Node ${machine.node}, torch ${machine.torch}`);
 
 if (process.argv.includes('--write')) {

@@ -12,7 +12,7 @@ import {
 } from '../../../tools/test-support/classify-fixtures.js';
 import { nchwToNhwc } from '../../../tools/test-support/fixtures.js';
 import { startWeightsServer, type WeightsServer } from '../../../tools/test-support/weights-server.js';
-import { readNpy, resnet } from './helpers.js';
+import { expectRefusal, filesUnder, lastLine, readNpy, resnet } from './helpers.js';
 
 // `resnet classify` and `resnet preprocess` as a user runs them (the built bin in a child process),
 // against torchvision on real photos (python3-skimage's and matplotlib's): the checkpoint made by
@@ -40,18 +40,7 @@ let url: string;
 const saved = { ...process.env };
 const photo = (name: string) => manifest.photos.find((p) => p.name === name) as ClassifyManifest['photos'][number];
 const torchInput = (name: string): HostTensor => parseNpy(readFileSync(classifyFixturePath(`${name}.input.npy`)));
-const filesUnder = (dir: string): string[] =>
-  existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String) : [];
-const lastLine = (stdout: string): string => stdout.trimEnd().split('\n').at(-1) as string;
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** One line on stderr, a non-zero exit, no stack trace. */
-function expectRefusal(r: { code: number; stdout: string; stderr: string }, code: number, message: RegExp): void {
-  expect(r.code, r.stderr).toBe(code);
-  expect(r.stderr).toMatch(message);
-  expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-}
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 beforeAll(async () => {
   manifest = classifyManifest();
@@ -121,7 +110,7 @@ describe('resnet classify', () => {
     const [first, second] = photo('chelsea.png').top5;
     expect(text.stdout).toMatch(
       new RegExp(
-        `^.*chelsea\\.png\\n\\s+1\\. ${escape(first?.label ?? '')} \\(${first?.index}\\)\\s+${((first?.probability ?? 0) * 100).toFixed(2)}%\\n\\s+2\\. ${escape(second?.label ?? '')} \\(${second?.index}\\)`,
+        `^.*chelsea\\.png\\n\\s+1\\. ${escapeRegExp(first?.label ?? '')} \\(${first?.index}\\)\\s+${((first?.probability ?? 0) * 100).toFixed(2)}%\\n\\s+2\\. ${escapeRegExp(second?.label ?? '')} \\(${second?.index}\\)`,
       ),
     );
     expect(server.count(`/models/${manifest.checkpoint.file}`)).toBe(1);

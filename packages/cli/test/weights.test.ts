@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compare } from '../../../tools/test-support/fixtures.js';
 import { pthFixturePath, pthManifest, type PthManifest } from '../../../tools/test-support/pth-fixtures.js';
 import { type Checkpoint, startWeightsServer, type WeightsServer } from '../../../tools/test-support/weights-server.js';
-import { readNpy, resnet } from './helpers.js';
+import { expectRefusal, lastLine, readNpy, resnet } from './helpers.js';
 
 // `resnet weights list|download|convert` and `resnet run` with .pth files, as a user runs them.
 // The .pth files are torch.save's (tools/fixtures/pth.py, Debian's torch): resnet18 with seeded
@@ -32,14 +32,6 @@ let scratch: string;
 let home: string;
 const saved = { ...process.env };
 const files = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).sort() : []);
-const lastLine = (stdout: string): string => stdout.trimEnd().split('\n').at(-1) as string;
-
-function expectRefusal(r: { code: number; stdout: string; stderr: string }, code: number, message: RegExp): void {
-  expect(r.code, r.stderr).toBe(code);
-  expect(r.stderr).toMatch(message);
-  expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-}
 
 beforeAll(async () => {
   pth = pthManifest();

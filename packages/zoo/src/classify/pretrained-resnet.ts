@@ -239,35 +239,53 @@ export interface LoadedWeights {
 }
 
 /**
- * `pretrained` over an entry point's loader (download and read) and preprocessing: options checked
- * before anything is downloaded, the file read, the model built and loaded strictly.
+ * An entry point's `pretrained` and `pretrainedFromStateDict`, over its loader (download and read:
+ * a disk cache in Node, `fetch` and the Cache API in browsers) and its preprocessing (Node's takes
+ * paths too). Options are checked before anything is downloaded.
  */
-export async function pretrainedWith<I, D extends object>(
-  arch: string,
-  options: PretrainedModelOptions & D,
-  downloadKeys: readonly string[],
-  load: (weights: string | WeightsEntry, download: D) => Promise<LoadedWeights>,
+export function pretrainedEntry<I, D extends object>(
   preprocess: PreprocessImages<I>,
-): Promise<PretrainedResNet<I>> {
-  const o = optionsObject('options', options) as PretrainedModelOptions & D;
-  knownKeysOf('options', o, [...PRETRAINED_OPTION_KEYS, ...downloadKeys]);
-  getPreset(arch);
-  if (o.transforms !== undefined) checkImageTransforms('options.transforms', o.transforms);
-  const c = o.categories;
-  if (c !== undefined && c !== null && (!Array.isArray(c) || c.some((x) => typeof x !== 'string'))) {
-    throw new ArgumentError('options.categories', 'an array of class names (strings)', c);
-  }
-  const { weights = 'DEFAULT', transforms, categories, ...download } = o;
-  const loaded = await load(weights, download as unknown as D);
-  return buildPretrained(
-    arch,
-    loaded.tensors,
-    {
+  downloadKeys: readonly string[],
+  load: (arch: string, weights: string | WeightsEntry, download: D) => Promise<LoadedWeights>,
+) {
+  /**
+   * A ResNet with torchvision's pretrained weights, in eval mode, ready to classify:
+   * `const model = await pretrained('resnet50'); await model.classify(image)`. The weights (a
+   * NAME, by default DEFAULT; a URL; in Node a path) are downloaded once, checked against the
+   * SHA-256 prefix in their file name as torch.hub checks them, read as `.pth` or safetensors and
+   * loaded strictly; the model carries their transforms, categories and metadata.
+   */
+  async function pretrained(arch: string, options: PretrainedModelOptions & D = {} as D): Promise<PretrainedResNet<I>> {
+    const o = optionsObject('options', options) as PretrainedModelOptions & D;
+    knownKeysOf('options', o, [...PRETRAINED_OPTION_KEYS, ...downloadKeys]);
+    getPreset(arch);
+    if (o.transforms !== undefined) checkImageTransforms('options.transforms', o.transforms);
+    const c = o.categories;
+    if (c !== undefined && c !== null && (!Array.isArray(c) || c.some((x) => typeof x !== 'string'))) {
+      throw new ArgumentError('options.categories', 'an array of class names (strings)', c);
+    }
+    const { weights = 'DEFAULT', transforms, categories, ...download } = o;
+    const loaded = await load(arch, weights, download as unknown as D);
+    return pretrainedFromStateDict(arch, loaded.tensors, {
       entry: loaded.entry ?? weightsEntryOfFile(arch, loaded.origin.fileName),
       transforms,
       categories,
       origin: loaded.origin,
-    },
-    preprocess,
-  );
+    });
+  }
+
+  /**
+   * A `PretrainedResNet` from a state dict you already hold (`parseStateDict(bytes).tensors`):
+   * loaded strictly, the number of classes read from `fc.weight`, the transforms and categories
+   * from `options`, else the architecture's DEFAULT torchvision weights.
+   */
+  function pretrainedFromStateDict(
+    arch: string,
+    stateDict: ReadonlyMap<string, HostTensor>,
+    options: FromStateDictOptions = {},
+  ): PretrainedResNet<I> {
+    return buildPretrained(arch, stateDict, options, preprocess);
+  }
+
+  return { pretrained, pretrainedFromStateDict };
 }
