@@ -9,7 +9,7 @@
 //   pnpm --filter @resnet/bench bench:pretrained --write    also record bench/results/pretrained.json
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '@resnet/backends';
@@ -17,6 +17,7 @@ import { buildUninitialized, loadStateDict } from '@resnet/core';
 import { readStateDictFile } from '@resnet/core/node';
 import { createModel } from '@resnet/zoo';
 import { pretrained, sha256File } from '@resnet/zoo/node';
+import { machine, summarize, table } from './common.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RUNS = 5;
@@ -31,10 +32,7 @@ if (!existsSync(join(fixtures, 'manifest.json'))) {
 const { checkpoint } = JSON.parse(readFileSync(join(fixtures, 'manifest.json'), 'utf8'));
 const source = join(fixtures, checkpoint.file);
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const median = (xs) => summarize(xs).median;
 const timed = async (fn) => {
   const t = performance.now();
   await fn();
@@ -85,23 +83,27 @@ const rows = [
   ['  building resnet50 (zeros: no random initialisation)', median(parts.build)],
   ['  loadStateDict (layouts, strict checks)', median(parts.load)],
 ];
-console.log(`| resnet50, ${(checkpoint.size / 2 ** 20).toFixed(1)} MB .pth, ${backend.name} | median ms |`);
-console.log('| :-- | --: |');
-for (const [name, ms] of rows) console.log(`| ${name} | ${ms.toFixed(0)} |`);
 console.log(
-  `| torchvision resnet50(weights=...) from torch's cache (${torch.threads} threads) | ${torchMs.toFixed(0)} |`,
+  table(
+    [`resnet50, ${(checkpoint.size / 2 ** 20).toFixed(1)} MB .pth, ${backend.name}`, 'median ms'],
+    [
+      ...rows.map(([name, ms]) => [name, ms.toFixed(0)]),
+      [`torchvision resnet50(weights=...) from torch's cache (${torch.threads} threads)`, torchMs.toFixed(0)],
+    ],
+    ['l', 'r'],
+  ),
 );
+const date = new Date().toISOString().slice(0, 10);
 console.log(
   `\nratio (ours / torch): ${(ours / torchMs).toFixed(2)}; load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after`,
 );
-const date = new Date().toISOString().slice(0, 10);
-const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, torch: torch.torch };
-console.log(`${date}, ${machine.cpu} (${machine.cores} cores), Node ${machine.node}, torch ${machine.torch}`);
+console.log(`${date}, ${machine()}, torch ${torch.torch}`);
 
 if (process.argv.includes('--write')) {
   const result = {
     date,
-    machine,
+    machine: machine(),
+    torch: torch.torch,
     backend: backend.name,
     fileBytes: checkpoint.size,
     runs: RUNS,

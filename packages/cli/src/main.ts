@@ -3,6 +3,7 @@ import { type Command, type Io, parseCommandArgs, UsageError } from './command.j
 import { benchCommand } from './commands/bench.js';
 import { classifyCommand } from './commands/classify.js';
 import { demoCommand } from './commands/demo.js';
+import { exportCommand } from './commands/export.js';
 import { preprocessCommand } from './commands/preprocess.js';
 import { runCommand } from './commands/run.js';
 import { summaryCommand } from './commands/summary.js';
@@ -21,6 +22,7 @@ export const COMMANDS: Command[] = [
   demoCommand,
   benchCommand,
   trainCommand,
+  exportCommand,
 ];
 
 function topHelp(): string {
@@ -39,6 +41,7 @@ Examples:
   resnet summary resnet50 --input 1,3,224,224
   resnet demo resnet50
   resnet run resnet18 --weights r18.safetensors --input x.npy --output y.npy --layout nchw
+  resnet export resnet50 --weights r50.safetensors --output resnet50.onnx --optimize
 `;
 }
 

@@ -2,7 +2,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type HostTensor, parseNpy } from '@resnet/core';
-import { writeSafetensorsFile } from '@resnet/core/node';
+import { initBackend } from '@resnet/backends';
+import { Rng, Sgd } from '@resnet/train';
+import { saveCheckpoint } from '@resnet/train/node';
+import { createModel } from '@resnet/zoo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ClassifyManifest,
@@ -147,7 +150,13 @@ describe('resnet classify', () => {
     const notImage = join(scratch, 'notes.png');
     writeFileSync(notImage, 'not an image');
     const checkpoint = join(scratch, 'checkpoint.safetensors');
-    writeSafetensorsFile(checkpoint, new Map(), { format: 'resnet-train-checkpoint' });
+    await initBackend({ prefer: 'wasm' });
+    const trained = createModel('resnet18');
+    saveCheckpoint(checkpoint, trained, new Sgd(trained.namedParameters(), { lr: 0.1 }), {
+      epoch: 1,
+      rng: new Rng(0).getState(),
+    });
+    trained.dispose();
     const chelsea = photo('chelsea.png').path;
     const cases: [string[], number, RegExp][] = [
       [

