@@ -94,7 +94,12 @@ export function readStateDictFile(path: string): StateDictFile {
   if (typeof path !== 'string' || path.length === 0) {
     throw new ArgumentError('path', 'the path of a .pth or .safetensors file', path);
   }
-  return withFileSource(path, readStateDict);
+  try {
+    return withFileSource(path, readStateDict);
+  } catch (e) {
+    if (e instanceof FormatError) throw new FormatError(`${path}: ${e.message}`);
+    throw e;
+  }
 }
 
 /**

@@ -1,14 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { type HostTensor, loadStateDict, ResNetError } from '@resnet/core';
-import { readStateDictFile, writeFileAtomic } from '@resnet/core/node';
+import { writeFileAtomic } from '@resnet/core/node';
 import { type OnnxExportOptions, onnxSignature, tritonConfig } from '@resnet/onnx';
 import { writeOnnx } from '@resnet/onnx/node';
-import { checkpointContents, isTrainingCheckpoint } from '@resnet/train/node';
 import { createModel, getPreset, type PresetOptions } from '@resnet/zoo';
-import { resolveWeightsFile } from '@resnet/zoo/node';
 import { BACKEND_HELP, backendOption, startBackend } from '../backend.js';
 import { choiceFlag, type Command, intFlag, stringFlag, UsageError } from '../command.js';
+import { readWeightsArgument } from '../weights-argument.js';
 
 const USAGE =
   'resnet export <arch> [--weights <NAME|URL|path>] --output <model.onnx> [--optimize] [--layout nchw|nhwc] [--static-batch N] [--num-classes N] [--image-size N|HxW] [--triton-config <config.pbtxt> [--max-batch N]]';
@@ -26,14 +25,11 @@ interface Weights {
  */
 async function readWeights(arch: string, spec: string | undefined): Promise<Weights> {
   if (spec === undefined) return { tensors: null, description: 'random initialisation (seed 0)' };
-  const file = await resolveWeightsFile(arch, spec);
-  const dict = readStateDictFile(file.path);
-  if (dict.format === 'safetensors' && isTrainingCheckpoint(dict.metadata)) {
-    const { weights, info } = checkpointContents(dict, file.path);
-    return { tensors: weights, description: `training checkpoint ${file.fileName} (epoch ${info.epoch})` };
-  }
+  const { file, tensors, checkpoint } = await readWeightsArgument(arch, spec);
+  if (checkpoint)
+    return { tensors, description: `training checkpoint ${file.fileName} (epoch ${checkpoint.info.epoch})` };
   const description = file.entry ? `${file.entry.torchvision} (${file.fileName})` : (file.url ?? file.fileName);
-  return { tensors: dict.tensors, description };
+  return { tensors, description };
 }
 
 /**
