@@ -21,7 +21,21 @@ export {
   normalize,
   applyTransforms,
   stackBatches,
+  type TrainImageTransforms,
+  imageClassificationTrain,
+  checkTrainImageTransforms,
+  applyTrainTransforms,
+  evalResizeSize,
 } from './transforms.js';
+export {
+  type CropBox,
+  type RandomSource,
+  randomResizedCropBox,
+  randomResizedCropFallback,
+  resizedCrop,
+  horizontalFlip,
+  randomHorizontalFlip,
+} from './random-resized-crop.js';
 export { type ImageInput, toRGB };
 
 export const { preprocess, preprocessBatch, preprocessToHost } = preprocessors<ImageInput>(toRGB);
