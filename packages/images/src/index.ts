@@ -10,6 +10,7 @@ export { type RgbImage, rgbImage, checkRgbImage } from './rgb-image.js';
 export { type PixelArray, rgbFromPixels, rgbFromTensor } from './pixels.js';
 export { type BrowserImageSource, isBrowserImageSource } from './browser-sources.js';
 export { decodeImage, sniffFormat, MAX_IMAGE_PIXELS } from './decode.js';
+export { encodePng } from './encode.js';
 export { resize, resizeTo, resizedSize } from './resize.js';
 export { crop, centerCrop, centerCropBox } from './crop.js';
 export {

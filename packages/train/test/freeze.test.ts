@@ -122,7 +122,9 @@ describe('freezeModel has torch’s semantics (requires_grad_(False), frozen Bat
           if (d > worst) [worst, worstName] = [d, name];
         }
       }
-      console.log(`${label}: largest difference from torch ${worst.toExponential(2)} (${worstName}, relative to its largest value)`);
+      console.log(
+        `${label}: largest difference from torch ${worst.toExponential(2)} (${worstName}, relative to its largest value)`,
+      );
       expect(oursChanged).toEqual(torchChanged);
       // Frozen parts: nothing changed, running statistics and batch counters included.
       expect(oursChanged.filter((n) => frozenParts.includes(top(n)))).toEqual([]);
