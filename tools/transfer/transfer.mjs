@@ -1,0 +1,229 @@
+#!/usr/bin/env node
+// Transfer learning on real images, offline: ResNet-20 pretrained with `resnet train` on five
+// Fashion-MNIST classes written out as an image folder, then fine-tuned on the other five classes
+// with 20 images per class and a frozen backbone, against the same budget from scratch.
+//   node tools/transfer/transfer.mjs run [--seeds N]   writes the folders, pretrains, runs both arms
+//                                                       per seed, records docs/data/transfer.json
+//   node tools/transfer/transfer.mjs render             writes the table and the chart into
+//                                                       docs/guide/training.md
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const work = join(root, '.cache/transfer');
+const record = join(root, 'docs/data/transfer.json');
+const guide = join(root, 'docs/guide/training.md');
+const bin = join(root, 'packages/cli/dist/bin.js');
+
+/** The experiment's size, chosen for a shared 2-core machine (see the guide). */
+export const SETUP = {
+  pretrainClasses: [0, 1, 2, 3, 4], // T-shirt/top, Trouser, Pullover, Dress, Coat
+  targetClasses: [5, 6, 7, 8, 9], // Sandal, Shirt, Sneaker, Bag, Ankle boot
+  pretrainPerClass: 600, // 3,000 training images
+  pretrainValPerClass: 200, // 1,000 of the test split, to report the pretrained net's accuracy
+  shotsPerClass: 20, // the fine-tuning set: 100 images; seed s takes images 20s … 20s+19 of each class
+  targetTestPerClass: 1000, // all 5,000 test images of the five target classes
+  imageSize: 32,
+  cropScale: '0.25,1',
+  pretrain: { epochs: 4, batch: 32, lr: 0.05, workers: 2 },
+  finetune: { epochs: 30, batch: 20, lr: 0.05 },
+};
+
+const ARMS = {
+  'fine-tuned': (checkpoint) => ['--weights', checkpoint, '--freeze', 'backbone'],
+  scratch: () => [],
+};
+
+function resnet(args) {
+  console.log(`resnet ${args.map((a) => (a.includes(root) ? relative(root, a) : a)).join(' ')}`);
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`resnet ${args[0]} failed (exit ${r.status})`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+/** The command as recorded: paths relative to the work folder. */
+const shown = (args) => `resnet ${args.map((a) => (a.startsWith(work) ? relative(work, a) : a)).join(' ')}`;
+
+async function writeFolders(seeds) {
+  const { writeFashionMnistFolder } = await import(join(root, 'packages/train/dist/node.js'));
+  rmSync(work, { recursive: true, force: true });
+  const pretrain = { classes: SETUP.pretrainClasses };
+  writeFashionMnistFolder(join(work, 'pretrain/train'), { ...pretrain, perClass: SETUP.pretrainPerClass });
+  writeFashionMnistFolder(join(work, 'pretrain/val'), {
+    ...pretrain,
+    split: 'test',
+    perClass: SETUP.pretrainValPerClass,
+  });
+  const target = { classes: SETUP.targetClasses };
+  writeFashionMnistFolder(join(work, 'target/test'), { ...target, split: 'test', perClass: SETUP.targetTestPerClass });
+  for (const seed of seeds) {
+    const start = seed * SETUP.shotsPerClass;
+    writeFashionMnistFolder(join(work, `target/train-${seed}`), { ...target, perClass: SETUP.shotsPerClass, start });
+  }
+}
+
+function stats(values) {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const std = n > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+  return { n, mean, std, min: Math.min(...values), max: Math.max(...values) };
+}
+
+async function run(seeds) {
+  await writeFolders(seeds);
+  const common = ['--arch', 'resnet20', '--image-size', String(SETUP.imageSize), '--crop-scale', SETUP.cropScale];
+  const p = SETUP.pretrain;
+  const pretrainArgs = [
+    'train',
+    ...common,
+    '--data',
+    join(work, 'pretrain/train'),
+    '--val-data',
+    join(work, 'pretrain/val'),
+    '--epochs',
+    String(p.epochs),
+    '--batch',
+    String(p.batch),
+    '--lr',
+    String(p.lr),
+    '--workers',
+    String(p.workers),
+    '--backend',
+    'wasm',
+    '--checkpoint',
+    join(work, 'pretrained'),
+    '--json',
+  ];
+  const pretrain = { command: shown(pretrainArgs), result: resnet(pretrainArgs) };
+  const checkpoint = join(work, 'pretrained/checkpoint.safetensors');
+  const runs = [];
+  const f = SETUP.finetune;
+  for (const seed of seeds) {
+    for (const [arm, extra] of Object.entries(ARMS)) {
+      const args = [
+        'train',
+        ...common,
+        '--data',
+        join(work, `target/train-${seed}`),
+        '--val-data',
+        join(work, 'target/test'),
+        '--epochs',
+        String(f.epochs),
+        '--batch',
+        String(f.batch),
+        '--lr',
+        String(f.lr),
+        '--seed',
+        String(seed),
+        ...extra(checkpoint),
+        '--backend',
+        'wasm',
+        '--json',
+      ];
+      const result = resnet(args);
+      runs.push({ arm, seed, command: shown(args), result });
+      console.log(`${arm}, seed ${seed}: ${(100 * result.valAccuracy).toFixed(2)}%`);
+    }
+  }
+  const summary = Object.fromEntries(
+    Object.keys(ARMS).map((arm) => [arm, stats(runs.filter((r) => r.arm === arm).map((r) => r.result.valAccuracy))]),
+  );
+  mkdirSync(dirname(record), { recursive: true });
+  writeFileSync(
+    record,
+    `${JSON.stringify({ date: new Date().toISOString(), setup: SETUP, pretrain, runs, summary }, null, 2)}\n`,
+  );
+  console.log(`recorded ${relative(root, record)}: ${JSON.stringify(summary)}`);
+}
+
+const COLORS = { 'fine-tuned': '#1f4e79', scratch: '#e6a23c' };
+const pct = (v, digits = 1) => `${(100 * v).toFixed(digits)}%`;
+
+/** Accuracy per seed (dots) and the mean ± one standard deviation (bar and whiskers), per arm. */
+function chart(data) {
+  const arms = Object.keys(ARMS);
+  const w = 360;
+  const h = 240;
+  const pad = { left: 44, right: 16, top: 28, bottom: 36 };
+  const values = data.runs.map((r) => r.result.valAccuracy);
+  const lo = Math.max(0, Math.floor(Math.min(...values) * 10 - 1) / 10);
+  const hi = Math.min(1, Math.ceil(Math.max(...values) * 10) / 10);
+  const y = (v) => pad.top + (1 - (v - lo) / (hi - lo)) * (h - pad.top - pad.bottom);
+  const x = (i) => pad.left + ((i + 0.5) / arms.length) * (w - pad.left - pad.right);
+  let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="10">`;
+  svg += `<text x="${w / 2}" y="14" text-anchor="middle" font-size="12">accuracy on the 5,000 test images of the five new classes</text>`;
+  svg += `<line x1="${pad.left}" y1="${h - pad.bottom}" x2="${w - pad.right}" y2="${h - pad.bottom}" stroke="#888"/>`;
+  svg += `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${h - pad.bottom}" stroke="#888"/>`;
+  for (let k = 0; k <= 4; k++) {
+    const v = lo + ((hi - lo) * k) / 4;
+    svg += `<text x="${pad.left - 4}" y="${(y(v) + 3).toFixed(1)}" text-anchor="end">${pct(v, 0)}</text>`;
+    svg += `<line x1="${pad.left}" y1="${y(v).toFixed(1)}" x2="${w - pad.right}" y2="${y(v).toFixed(1)}" stroke="#eee"/>`;
+  }
+  arms.forEach((arm, i) => {
+    const s = data.summary[arm];
+    const cx = x(i);
+    svg += `<rect x="${(cx - 28).toFixed(1)}" y="${y(s.mean).toFixed(1)}" width="56" height="${(h - pad.bottom - y(s.mean)).toFixed(1)}" fill="${COLORS[arm]}" fill-opacity="0.25"/>`;
+    svg += `<line x1="${cx}" y1="${y(s.mean - s.std).toFixed(1)}" x2="${cx}" y2="${y(s.mean + s.std).toFixed(1)}" stroke="${COLORS[arm]}" stroke-width="2"/>`;
+    const runs = data.runs.filter((r) => r.arm === arm);
+    runs.forEach((r, k) => {
+      const dx = (k - (runs.length - 1) / 2) * 10;
+      svg += `<circle cx="${(cx + dx).toFixed(1)}" cy="${y(r.result.valAccuracy).toFixed(1)}" r="3.5" fill="${COLORS[arm]}"><title>seed ${r.seed}: ${pct(r.result.valAccuracy, 2)}</title></circle>`;
+    });
+    svg += `<text x="${cx}" y="${h - pad.bottom + 14}" text-anchor="middle">${arm === 'scratch' ? 'from scratch' : 'fine-tuned, frozen backbone'}</text>`;
+    svg += `<text x="${cx}" y="${h - pad.bottom + 26}" text-anchor="middle">${pct(s.mean)} ± ${pct(s.std)}</text>`;
+  });
+  return `${svg}</svg>`;
+}
+
+function render() {
+  if (!existsSync(record))
+    throw new Error(`no ${relative(root, record)}: run \`node tools/transfer/transfer.mjs run\` first`);
+  const data = JSON.parse(readFileSync(record, 'utf8'));
+  const s = data.setup;
+  const seeds = [...new Set(data.runs.map((r) => r.seed))];
+  const rows = Object.keys(ARMS).map((arm) => {
+    const sum = data.summary[arm];
+    const perSeed = seeds.map((seed) =>
+      pct(data.runs.find((r) => r.arm === arm && r.seed === seed).result.valAccuracy, 2),
+    );
+    const trainable = data.runs.find((r) => r.arm === arm).result.trainableParameters;
+    return `| ${arm === 'scratch' ? 'from scratch' : 'fine-tuned (frozen backbone)'} | **${pct(sum.mean, 2)} ± ${pct(sum.std, 2)}** | ${pct(sum.min, 2)} – ${pct(sum.max, 2)} | ${perSeed.join(', ')} | ${trainable.toLocaleString('en-US')} |`;
+  });
+  const pre = data.pretrain.result;
+  const ft = data.runs.find((r) => r.arm === 'fine-tuned');
+  const sc = data.runs.find((r) => r.arm === 'scratch');
+  const block = [
+    '<!-- transfer:start (generated by `node tools/transfer/transfer.mjs render` from docs/data/transfer.json; do not edit) -->',
+    '',
+    `Recorded ${data.date.slice(0, 10)}. Pretraining: \`${data.pretrain.command}\` — ${pre.trainImages.toLocaleString('en-US')} images of ${pre.classes.join(', ')}; **${pct(pre.valAccuracy, 2)}** on ${pre.valImages.toLocaleString('en-US')} of their test images.`,
+    '',
+    `Fine-tuning (seed 0): \`${ft.command}\`; from scratch: \`${sc.command}\` — ${s.shotsPerClass} images per class of ${ft.result.classes.join(', ')} (seed s takes images ${s.shotsPerClass}s to ${s.shotsPerClass}s + ${s.shotsPerClass - 1} of each class), the same epochs, batches, learning rate and augmentation; accuracy on all ${ft.result.valImages.toLocaleString('en-US')} test images of those classes.`,
+    '',
+    '| arm | accuracy, mean ± std | min – max | per seed | parameters trained |',
+    '|---|---|---|---|---|',
+    ...rows,
+    '',
+    chart(data),
+    '',
+    '<!-- transfer:end -->',
+  ].join('\n');
+  const text = readFileSync(guide, 'utf8');
+  const start = text.indexOf('<!-- transfer:start');
+  const end = text.indexOf('<!-- transfer:end -->');
+  if (start < 0 || end < 0) throw new Error(`${guide} has no transfer markers`);
+  writeFileSync(guide, `${text.slice(0, start)}${block}${text.slice(end + '<!-- transfer:end -->'.length)}`);
+  console.log(`rendered ${data.runs.length} runs into ${relative(root, guide)}`);
+}
+
+const [mode, ...rest] = process.argv.slice(2);
+const seedsArg = rest.indexOf('--seeds');
+const seedCount = seedsArg >= 0 ? Number(rest[seedsArg + 1]) : 3;
+if (mode === 'run' && Number.isInteger(seedCount) && seedCount >= 1)
+  await run(Array.from({ length: seedCount }, (_, i) => i));
+else if (mode === 'render') render();
+else {
+  console.error('usage: node tools/transfer/transfer.mjs run [--seeds N] | render');
+  process.exit(2);
+}
