@@ -21,6 +21,7 @@ export interface CropBox {
 /** A source of uniform random numbers in [0, 1). */
 export type RandomSource = () => number;
 
+// #region notebook:random-resized-crop
 /** Python's `round` (halves to the even neighbour), as `int(round(x))` in torchvision. */
 function roundHalfEven(x: number): number {
   const r = Math.round(x);
@@ -105,6 +106,8 @@ export function randomResizedCropBox(
   }
   return randomResizedCropFallback(height, width, ratio);
 }
+
+// #endregion
 
 /**
  * torchvision's `F.resized_crop(img, top, left, height, width, [size, size])` on a PIL image:

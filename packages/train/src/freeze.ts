@@ -144,6 +144,11 @@ export function setTrainMode(model: Module): void {
   for (const m of frozenNorms.get(model) ?? []) m.eval();
 }
 
+// #region notebook:load-pretrained
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
 /** What `loadPretrained` did. */
 export interface PretrainedReport {
   /** Tensors loaded. */
@@ -163,7 +168,8 @@ export interface PretrainedReport {
  * (`fc: 1000 → 5 classes, re-initialised`).
  */
 export function loadPretrained(model: Module, stateDict: ReadonlyMap<string, HostTensor>): PretrainedReport {
-  checkModel(model);
+  if (model === null || typeof model !== 'object' || typeof (model as Partial<Module>).namedSlots !== 'function')
+    throw new ArgumentError('model', 'a @resnet model (a Module)', model);
   if (!(stateDict instanceof Map))
     throw new ArgumentError(
       'stateDict',
@@ -215,7 +221,4 @@ export function loadPretrained(model: Module, stateDict: ReadonlyMap<string, Hos
   const report = loadStateDict(model, tensors, { strict: false });
   return { loaded: report.loaded, reinitialized, notice };
 }
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
+// #endregion

@@ -13,6 +13,7 @@ import {
 } from '@resnet/images';
 import { Rng } from './rng.js';
 
+// #region notebook:image-batch
 export type BatchTransforms =
   | { kind: 'train'; transforms: TrainImageTransforms }
   | { kind: 'eval'; transforms: ImageTransforms };
@@ -73,3 +74,4 @@ export function loadImageBatch(job: ImageBatchJob): ImageBatchResult {
     failures,
   };
 }
+// #endregion
