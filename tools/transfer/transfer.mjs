@@ -6,10 +6,12 @@
 //                                                       per seed, records docs/data/transfer.json
 //   node tools/transfer/transfer.mjs render             writes the table and the chart into
 //                                                       docs/guide/training.md
+//   node tools/transfer/transfer.mjs check              fails when the guide is not what render writes
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { replaceBlock } from '../markdown-block.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const work = join(root, '.cache/transfer');
@@ -177,10 +179,8 @@ function chart(data) {
   return `${svg}</svg>`;
 }
 
-function render() {
-  if (!existsSync(record))
-    throw new Error(`no ${relative(root, record)}: run \`node tools/transfer/transfer.mjs run\` first`);
-  const data = JSON.parse(readFileSync(record, 'utf8'));
+/** The guide's text with its transfer block rendered from the record. */
+export function renderGuide(text, data) {
   const s = data.setup;
   const seeds = [...new Set(data.runs.map((r) => r.seed))];
   const rows = Object.keys(ARMS).map((arm) => {
@@ -209,12 +209,31 @@ function render() {
     '',
     '<!-- transfer:end -->',
   ].join('\n');
-  const text = readFileSync(guide, 'utf8');
-  const start = text.indexOf('<!-- transfer:start');
-  const end = text.indexOf('<!-- transfer:end -->');
-  if (start < 0 || end < 0) throw new Error(`${guide} has no transfer markers`);
-  writeFileSync(guide, `${text.slice(0, start)}${block}${text.slice(end + '<!-- transfer:end -->'.length)}`);
+  const updated = replaceBlock(text, 'transfer', block);
+  if (updated === null) throw new Error(`${relative(root, guide)} has no transfer markers`);
+  return updated;
+}
+
+function readRecord() {
+  if (!existsSync(record))
+    throw new Error(`no ${relative(root, record)}: run \`node tools/transfer/transfer.mjs run\` first`);
+  return JSON.parse(readFileSync(record, 'utf8'));
+}
+
+function render() {
+  const data = readRecord();
+  writeFileSync(guide, renderGuide(readFileSync(guide, 'utf8'), data));
   console.log(`rendered ${data.runs.length} runs into ${relative(root, guide)}`);
+}
+
+function check() {
+  const text = readFileSync(guide, 'utf8');
+  if (renderGuide(text, readRecord()) !== text) {
+    console.error(
+      `${relative(root, guide)}: the transfer block is stale; run \`node tools/transfer/transfer.mjs render\``,
+    );
+    process.exit(1);
+  }
 }
 
 const [mode, ...rest] = process.argv.slice(2);

@@ -3,9 +3,7 @@
  * loop (torch's DataLoader with `num_workers` and `prefetch_factor`): only the batches in flight
  * are in memory, so folders larger than memory train.
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ArgumentError, positiveInt, ResNetError } from '@resnet/core';
 import {
@@ -18,6 +16,7 @@ import type { Batch } from './data.js';
 import { type BatchTransforms, type ImageBatchJob, type ImageBatchResult, loadImageBatch } from './image-batch.js';
 import type { ImageSample } from './image-folder.js';
 import type { Rng } from './rng.js';
+import { workerScript } from './worker-script.js';
 import type { EpochSource } from './trainer.js';
 
 export interface ImageLoaderOptions {
@@ -62,15 +61,6 @@ export interface ImageLoader {
   close(): Promise<void>;
 }
 
-function workerScript(): URL {
-  // Built: dist/image-loader-worker.js next to this file. From source (tests): the package's dist.
-  for (const candidate of ['./image-loader-worker.js', '../dist/image-loader-worker.js']) {
-    const url = new URL(candidate, import.meta.url);
-    if (existsSync(fileURLToPath(url))) return url;
-  }
-  throw new ResNetError('the image loader worker script is missing (dist/image-loader-worker.js); build @resnet/train');
-}
-
 type WorkerReply = { type: 'batch'; result: ImageBatchResult } | { type: 'error'; id: number; message: string };
 
 /** The default number of decoding threads: the cores beyond the first, from 1 to 4. */
@@ -96,7 +86,7 @@ export function createImageLoader(options: ImageLoaderOptions = {}): ImageLoader
     throw new ArgumentError('options.workers', 'an integer from 0 (this thread) to 64', count);
   const prefetch = positiveInt('options.prefetch', options.prefetch ?? Math.max(2, 2 * count));
   const skipped = new Map<string, string>();
-  const script = count > 0 ? workerScript() : null;
+  const script = count > 0 ? workerScript('image-loader-worker', import.meta.url) : null;
   const workers = Array.from({ length: count }, () => new Worker(script as URL));
   const busy = workers.map(() => 0);
   const pending = new Map<number, { resolve: (r: ImageBatchResult) => void; reject: (e: Error) => void }>();

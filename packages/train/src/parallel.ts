@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ArgumentError, type Module, ResNetError } from '@resnet/core';
 import * as tf from '@tensorflow/tfjs-core';
@@ -18,6 +16,7 @@ import {
   type StepResult,
   trainBatches,
 } from './trainer.js';
+import { workerScript } from './worker-script.js';
 
 export interface DataParallelOptions {
   /** Replicas in all, this thread included (2 uses this thread and one worker thread). At least 2. */
@@ -54,15 +53,6 @@ export interface DataParallelTrainer {
   close(): Promise<void>;
 }
 
-function workerScript(): URL {
-  // Built: dist/parallel-worker.js next to this file. From source (tests): the package's dist.
-  for (const candidate of ['./parallel-worker.js', '../dist/parallel-worker.js']) {
-    const url = new URL(candidate, import.meta.url);
-    if (existsSync(fileURLToPath(url))) return url;
-  }
-  throw new ResNetError('the data-parallel worker script is missing (dist/parallel-worker.js); build @resnet/train');
-}
-
 /** Split `n` rows into `parts` shares as equal as possible (the first ones one larger). */
 function shares(n: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, i) => Math.floor(n / parts) + (i < n % parts ? 1 : 0));
@@ -89,7 +79,7 @@ export async function createDataParallel(options: DataParallelOptions): Promise<
   const backend = options.backend ?? 'wasm';
   if (backend !== 'wasm' && backend !== 'cpu') throw new ArgumentError('options.backend', "'wasm' or 'cpu'", backend);
   const setup: ReplicaSetup = { backend, preset, presetOptions: { ...(options.presetOptions ?? {}) } };
-  const script = workerScript();
+  const script = workerScript('parallel-worker', import.meta.url);
   const workers = Array.from({ length: replicas - 1 }, () => new Worker(script, { workerData: setup }));
   const pending = new Map<number, { resolve: (m: FromReplica) => void; reject: (e: Error) => void }>();
   let closed = false;
