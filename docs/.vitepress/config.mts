@@ -64,6 +64,7 @@ const sidebar: DefaultTheme.SidebarItem[] = [
   ...group('Reference', [
     { text: 'CLI', link: '/cli/' },
     { text: 'Model zoo', link: '/zoo/' },
+    { text: 'Pretrained weights', link: '/zoo/weights' },
     { text: 'API', link: '/api/' },
     { text: 'Releases', link: '/releases/' },
   ]),

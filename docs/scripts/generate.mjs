@@ -112,9 +112,49 @@ async function zooPage() {
       `| \`${r.name}\` | ${cell(r.family)} | ${formatInt(r.params)} | ${tv} | ${formatInt(r.buffers)} | ${r.numClasses} | ${cell(r.description)} |`,
     );
   }
-  lines.push('', `${rows.length} presets. The CLI prints the same table: \`resnet zoo\` (\`--json\` for tools).`, '');
-  writeFileSync(join(fresh('zoo'), 'index.md'), lines.join('\n'));
+  lines.push(
+    '',
+    `${rows.length} presets. The CLI prints the same table: \`resnet zoo\` (\`--json\` for tools).`,
+    'torchvision\'s pretrained checkpoints for the presets with a torchvision twin: [Pretrained weights](./weights).',
+    '',
+  );
+  const dir = fresh('zoo');
+  writeFileSync(join(dir, 'index.md'), lines.join('\n'));
+  writeFileSync(join(dir, 'weights.md'), await weightsPage());
   log(`zoo: ${rows.length} presets`);
+}
+
+// --- Pretrained weights: @resnet/zoo's registry of torchvision's checkpoints -------------------
+async function weightsPage() {
+  const { listWeights, WEIGHTS_SOURCE, IMAGENET_CATEGORIES } = await import('@resnet/zoo');
+  const { weightsTable } = await import('../../tools/weights/table.mjs');
+  const entries = listWeights();
+  const src = WEIGHTS_SOURCE;
+  const up = src.gflopsAndFileSize;
+  return [
+    GENERATED_NOTE("@resnet/zoo's weights registry (listWeights(), WEIGHTS_SOURCE)"),
+    '# Pretrained weights',
+    '',
+    `torchvision's ImageNet-1K checkpoints for the presets of [\`@resnet/zoo\`](/packages/zoo) with a`,
+    `torchvision twin: ${entries.length} entries, from \`getWeights(arch, name)\` / \`listWeights()\`. \`DEFAULT\` is the`,
+    "entry torchvision's `DEFAULT` aliases. Accuracies are torchvision's published ImageNet-1K validation",
+    'figures for its own preprocessing (resize of the shorter side, centre crop 224, bilinear, ImageNet mean',
+    'and std); GFLOPS count one multiply-add as one operation for a 224×224 image. The file column links',
+    "the official file; the hex digits in its name are the start of its SHA-256, which every download must match.",
+    '',
+    ...weightsTable(entries),
+    '',
+    `Sources: URLs, transforms, metrics, parameter counts and the ${IMAGENET_CATEGORIES.length} category names from`,
+    `torchvision ${src.torchvision} (Debian's python3-torchvision: ${src.files.map((f) => `\`${f}\``).join(', ')}),`,
+    `GFLOPS and file sizes from ${up.release}'s \`${up.file}\` (${cell(up.note)}), by`,
+    '`tools/weights/generate.py`; tests check the data against the installed torchvision and the parameter',
+    'counts and GFLOPS against our own models. By their published sizes, the two Wide ResNet `IMAGENET1K_V1`',
+    'files hold 2 bytes a value (float16), the others 4 (float32).',
+    '',
+    'Download them verified and cached with `resolveWeightsFile` (Node) or `fetchWeights` (browser): see',
+    '[@resnet/zoo](/packages/zoo#pretrained-weights).',
+    '',
+  ].join('\n');
 }
 
 // --- Benchmarks: bench/results/*.json rendered as tables ------------------------------------
@@ -321,6 +361,7 @@ export const API_ENTRIES = [
   ['@resnet/core', 'packages/core/src/index.ts'],
   ['@resnet/core/node', 'packages/core/src/node.ts'],
   ['@resnet/zoo', 'packages/zoo/src/index.ts'],
+  ['@resnet/zoo/node', 'packages/zoo/src/node.ts'],
   ['@resnet/images', 'packages/images/src/index.ts'],
   ['@resnet/images/node', 'packages/images/src/node.ts'],
   ['@resnet/backends', 'packages/backends/src/index.ts'],

@@ -32,6 +32,22 @@ export interface PageServer {
   close(): Promise<void>;
 }
 
+/** An esbuild bundle of a test page for Chromium (ESM, ES2022), as text. */
+export async function bundleTestPage(build: Build, entry: string): Promise<string> {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'error',
+  });
+  const text = result.outputFiles?.[0]?.text;
+  if (!text) throw new Error(`esbuild produced nothing for ${entry}`);
+  return text;
+}
+
 /**
  * Bundles `entry` for the browser and serves it. `file(pathname)` names the file to serve for a
  * URL path (undefined: 404). `isolated` sends the cross-origin isolation headers (SharedArrayBuffer
@@ -43,16 +59,7 @@ export async function startPageServer(options: {
   file: (pathname: string) => string | undefined;
   isolated?: boolean;
 }): Promise<PageServer> {
-  const result = await options.build({
-    entryPoints: [options.entry],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'error',
-  });
-  const bundle = result.outputFiles?.[0]?.text ?? '';
+  const bundle = await bundleTestPage(options.build, options.entry);
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (options.isolated) {

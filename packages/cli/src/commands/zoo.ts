@@ -11,7 +11,8 @@ mult-adds for one 3×224×224 image (computed by shape inference).
 
 Options:
   --json    print a JSON array of { name, params, buffers, numClasses, family, torchvision, description,
-            multAdds224 }
+            weights, defaultWeights, multAdds224 }: weights lists torchvision's checkpoints of the
+            preset (IMAGENET1K_V1, ...; [] for none), defaultWeights the one DEFAULT means (or null)
 
 Examples:
   resnet zoo
