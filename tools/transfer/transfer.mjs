@@ -38,17 +38,33 @@ const ARMS = {
   scratch: () => [],
 };
 
-function resnet(args) {
-  console.log(`resnet ${args.map((a) => (a.includes(root) ? relative(root, a) : a)).join(' ')}`);
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) throw new Error(`resnet ${args[0]} failed (exit ${r.status})`);
-  return JSON.parse(r.stdout.trim().split('\n').pop());
-}
-
 /** The command as recorded: paths relative to the work folder. */
 const shown = (args) => `resnet ${args.map((a) => (a.startsWith(work) ? relative(work, a) : a)).join(' ')}`;
 
+/**
+ * Runs `resnet <args> --json` and returns its result, kept in .cache/transfer/results/<name>.json:
+ * a run whose command is already there is not repeated (an interrupted experiment continues).
+ */
+function resnet(name, args, before = () => {}) {
+  const file = join(work, 'results', `${name}.json`);
+  if (existsSync(file)) {
+    const kept = JSON.parse(readFileSync(file, 'utf8'));
+    if (kept.command === shown(args)) return kept.result;
+  }
+  before();
+  console.log(shown(args));
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`resnet ${args[0]} failed (exit ${r.status})`);
+  const result = JSON.parse(r.stdout.trim().split('\n').pop());
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify({ command: shown(args), result })}\n`);
+  return result;
+}
+
 async function writeFolders(seeds) {
+  const marker = join(work, 'folders.json');
+  const wanted = JSON.stringify({ setup: SETUP, seeds });
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === wanted) return;
   const { writeFashionMnistFolder } = await import(join(root, 'packages/train/dist/node.js'));
   rmSync(work, { recursive: true, force: true });
   const pretrain = { classes: SETUP.pretrainClasses };
@@ -64,6 +80,7 @@ async function writeFolders(seeds) {
     const start = seed * SETUP.shotsPerClass;
     writeFashionMnistFolder(join(work, `target/train-${seed}`), { ...target, perClass: SETUP.shotsPerClass, start });
   }
+  writeFileSync(marker, wanted);
 }
 
 function stats(values) {
@@ -98,8 +115,13 @@ async function run(seeds) {
     join(work, 'pretrained'),
     '--json',
   ];
-  const pretrain = { command: shown(pretrainArgs), result: resnet(pretrainArgs) };
-  const checkpoint = join(work, 'pretrained/checkpoint.safetensors');
+  const pretrained = join(work, 'pretrained');
+  const pretrain = {
+    command: shown(pretrainArgs),
+    // A checkpoint left by an interrupted pretraining is replaced.
+    result: resnet('pretrain', pretrainArgs, () => rmSync(pretrained, { recursive: true, force: true })),
+  };
+  const checkpoint = join(pretrained, 'checkpoint.safetensors');
   const runs = [];
   const f = SETUP.finetune;
   for (const seed of seeds) {
@@ -124,7 +146,7 @@ async function run(seeds) {
         'wasm',
         '--json',
       ];
-      const result = resnet(args);
+      const result = resnet(`${arm}-${seed}`, args);
       runs.push({ arm, seed, command: shown(args), result });
       console.log(`${arm}, seed ${seed}: ${(100 * result.valAccuracy).toFixed(2)}%`);
     }

@@ -1,57 +1,70 @@
 /**
- * The one place where `resnet train --weights <NAME|URL|path>` becomes tensors: a training
- * checkpoint of ours (its classifier info included), or a torch state_dict file.
+ * The one place where `resnet train --weights <NAME|URL|path>` becomes tensors: torchvision's
+ * weights by name or URL (downloaded and verified by @resnet/zoo), a `.pth` or safetensors
+ * state_dict (read by @resnet/core), or a training checkpoint of ours with its classifier info.
  */
 import { existsSync, statSync } from 'node:fs';
 import { type HostTensor, ResNetError } from '@resnet/core';
-import { readSafetensorsFile } from '@resnet/core/node';
+import { readStateDictFile } from '@resnet/core/node';
 import type { ImageTransforms } from '@resnet/images';
 import { CHECKPOINT_FORMAT, type ClassifierInfo, checkpointStateDict, classifierInfoFromMetadata } from '@resnet/train';
+import { weightsArgumentKind } from '@resnet/zoo';
+import { resolveWeightsFile } from '@resnet/zoo/node';
 
 /** Pretrained weights to fine-tune from, and what they say about their inputs. */
 export interface PretrainedWeights {
   /** The model's tensors under torch's state_dict names. */
   stateDict: Map<string, HostTensor>;
-  /** How the argument was read, for messages: `checkpoint runs/a/checkpoint.safetensors`. */
+  /** How the argument was read, for messages: `IMAGENET1K_V1 (ResNet18_Weights.IMAGENET1K_V1, cache: …)`. */
   description: string;
   /** A training checkpoint's preset, class names and transforms; null for other files. */
   classifier: ClassifierInfo | null;
-  /** The eval transforms published with the weights (torchvision's named weights); null when unknown. */
+  /** The eval transforms that come with the weights (torchvision's named weights, our checkpoints); null when unknown. */
   transforms: ImageTransforms | null;
 }
 
-const SAFETENSORS_HINT =
-  'a training checkpoint of resnet train (--checkpoint DIR/checkpoint.safetensors) or a torch state_dict saved as safetensors';
+const FILE_KINDS =
+  'a torchvision weights name (IMAGENET1K_V1), a URL, a .pth or safetensors state_dict, or a checkpoint of resnet train';
 
 /**
- * Reads `--weights`: a path to one of our training checkpoints (its model tensors and classifier
- * info) or to a torch state_dict saved as safetensors (`safetensors.torch.save_file(model.state_dict(), f)`).
- * torchvision's weight names (`IMAGENET1K_V1`), URLs and `.pth` files are read through
- * @resnet/zoo's verified downloads and @resnet/core's `.pth` reader where those are available.
+ * Reads `--weights` for `arch`: a NAME of torchvision's weights for it or an http(s) URL (through
+ * @resnet/zoo's cache: verified against the SHA-256 prefix in the file name, downloaded when
+ * missing, `RESNET_WEIGHTS_MIRROR` honoured), or a path to a `.pth` / safetensors state_dict or
+ * to one of our training checkpoints (its model tensors and classifier info).
  */
-export function readPretrainedWeights(argument: string, arch: string): PretrainedWeights {
-  if (!existsSync(argument)) {
-    const looksLikeName = /^[A-Z][A-Z0-9_]*$/.test(argument) || /^[a-z][a-z0-9+.-]*:\/\//i.test(argument);
-    throw new ResNetError(
-      looksLikeName
-        ? `--weights ${argument}: torchvision's weight names and URLs are not available in this build of resnet train; download the file and pass its path (${SAFETENSORS_HINT})`
-        : `--weights ${argument}: no such file; expected ${SAFETENSORS_HINT} for ${arch}`,
-    );
+export async function readPretrainedWeights(argument: string, arch: string): Promise<PretrainedWeights> {
+  const kind = weightsArgumentKind(argument);
+  let path = argument;
+  let label = argument;
+  let transforms: ImageTransforms | null = null;
+  if (kind === 'path') {
+    if (!existsSync(argument)) throw new ResNetError(`--weights ${argument}: no such file; expected ${FILE_KINDS}`);
+    if (statSync(argument).isDirectory())
+      throw new ResNetError(`--weights ${argument} is a folder; expected ${FILE_KINDS}`);
+  } else {
+    let file: Awaited<ReturnType<typeof resolveWeightsFile>>;
+    try {
+      file = await resolveWeightsFile(arch, argument);
+    } catch (e) {
+      // Named: which names exist for this arch; or why the download or the check failed.
+      throw new ResNetError(`--weights ${argument} for ${arch}: ${(e as Error).message}`);
+    }
+    path = file.path;
+    transforms = file.entry?.transforms ?? null;
+    label = `${argument}${file.entry ? ` (${file.entry.torchvision})` : ''}, ${file.source === 'download' ? 'downloaded to' : 'from'} ${file.path}`;
   }
-  if (statSync(argument).isDirectory())
-    throw new ResNetError(`--weights ${argument} is a folder; expected ${SAFETENSORS_HINT}`);
-  let file: { tensors: Map<string, HostTensor>; metadata: Record<string, string> };
+  let file: ReturnType<typeof readStateDictFile>;
   try {
-    file = readSafetensorsFile(argument);
+    file = readStateDictFile(path);
   } catch (e) {
-    throw new ResNetError(`--weights ${argument}: ${(e as Error).message}; expected ${SAFETENSORS_HINT}`);
+    throw new ResNetError(`--weights ${argument}: ${(e as Error).message}`);
   }
-  const classifier = classifierInfoFromMetadata(file.metadata);
-  const isCheckpoint = file.metadata.format === CHECKPOINT_FORMAT;
+  const isCheckpoint = file.format === 'safetensors' && file.metadata.format === CHECKPOINT_FORMAT;
+  const classifier = isCheckpoint ? classifierInfoFromMetadata(file.metadata) : null;
   return {
     stateDict: isCheckpoint ? checkpointStateDict(file.tensors) : file.tensors,
-    description: `${isCheckpoint ? 'checkpoint' : 'state_dict'} ${argument}`,
+    description: isCheckpoint ? `checkpoint ${label}` : `${file.format} ${label}`,
     classifier,
-    transforms: classifier?.transforms ?? null,
+    transforms: classifier?.transforms ?? transforms,
   };
 }

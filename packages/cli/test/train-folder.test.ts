@@ -162,7 +162,11 @@ describe('resnet train --data DIR', () => {
         1,
         /--weights .*nothing\.safetensors: no such file/,
       ],
-      [['--data', join(dir, 'three'), '--weights', 'IMAGENET1K_V1'], 1, /--weights IMAGENET1K_V1: /],
+      [
+        ['--data', join(dir, 'three'), '--weights', 'IMAGENET1K_V1'],
+        1,
+        /--weights IMAGENET1K_V1 for resnet20: arch: expected an architecture with torchvision weights/,
+      ],
     ];
     const empty = join(dir, 'empty');
     mkdirSync(join(empty, 'a'), { recursive: true });

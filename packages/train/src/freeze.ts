@@ -161,13 +161,30 @@ export interface PretrainedReport {
   notice: string | null;
 }
 
+export interface LoadPretrainedOptions {
+  /**
+   * The class names of the weights' head and of the model's, when known (a checkpoint of
+   * `resnet train` keeps its own): a head with as many classes but other names is re-initialised too.
+   */
+  classes?: { weights: readonly string[]; model: readonly string[] };
+}
+
+/** "A, B, C" or "A, B, …" for a notice. */
+function someNames(names: readonly string[]): string {
+  return names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')}, …`;
+}
+
 /**
  * Loads pretrained weights for fine-tuning: every tensor must fit (names, shapes: all or nothing,
- * as `loadStateDict`), except the head's when its number of classes differs from the model's:
- * those keep the model's fresh initialisation, and `notice` says so
- * (`fc: 1000 → 5 classes, re-initialised`).
+ * as `loadStateDict`), except the head's when its number of classes differs from the model's, or
+ * when `options.classes` says the classes are others: those keep the model's fresh
+ * initialisation, and `notice` says so (`fc: 1000 → 5 classes, re-initialised`).
  */
-export function loadPretrained(model: Module, stateDict: ReadonlyMap<string, HostTensor>): PretrainedReport {
+export function loadPretrained(
+  model: Module,
+  stateDict: ReadonlyMap<string, HostTensor>,
+  options: LoadPretrainedOptions = {},
+): PretrainedReport {
   if (model === null || typeof model !== 'object' || typeof (model as Partial<Module>).namedSlots !== 'function')
     throw new ArgumentError('model', 'a @resnet model (a Module)', model);
   if (!(stateDict instanceof Map))
@@ -188,7 +205,13 @@ export function loadPretrained(model: Module, stateDict: ReadonlyMap<string, Hos
       const t = stateDict.get(n);
       return t !== undefined && !sameShape(torchShape(s.shape, s.layout), t.shape);
     });
-    if (differs) {
+    const known = options?.classes;
+    if (known !== undefined && (!Array.isArray(known?.weights) || !Array.isArray(known?.model)))
+      throw new ArgumentError('options.classes', '{ weights: string[], model: string[] }', known);
+    const renamed =
+      known !== undefined &&
+      (known.weights.length !== known.model.length || known.weights.some((c, i) => c !== known.model[i]));
+    if (differs || renamed) {
       const weight = stateDict.get(`${head.name}.weight`);
       const slot = slots.get(`${head.name}.weight`);
       const inFile = weight?.shape[0];
@@ -203,7 +226,10 @@ export function loadPretrained(model: Module, stateDict: ReadonlyMap<string, Hos
         if (filtered.delete(n)) reinitialized.push(n);
       }
       tensors = filtered;
-      notice = `${head.name}: ${inFile ?? '?'} → ${inModel ?? '?'} classes, re-initialised`;
+      notice =
+        differs || !known
+          ? `${head.name}: ${inFile ?? '?'} → ${inModel ?? '?'} classes, re-initialised`
+          : `${head.name}: ${inFile} classes (${someNames(known.weights)}) → ${inModel} other classes (${someNames(known.model)}), re-initialised`;
     }
   }
   const missing = [...slots.keys()].filter((n) => !tensors.has(n) && !reinitialized.includes(n));

@@ -24,6 +24,7 @@ export {
   freezeModel,
   frozenNormPaths,
   headOf,
+  type LoadPretrainedOptions,
   loadPretrained,
   type PretrainedReport,
   parseFreezeSpec,

@@ -179,13 +179,23 @@ describe('loadPretrained', () => {
       expect(Array.from(t.data), name).toEqual(Array.from(weights.get(name)?.data ?? []));
     }
     expect(Array.from(loaded.get('fc.weight')?.data ?? [])).toEqual(Array.from(freshHead ?? []));
-    // A head of the same size is loaded, with no notice.
+    // A head of the same size is loaded, with no notice; unless its classes are known to be others.
     const same = createModel('resnet20', { seed: 9, numClasses: 10 }) as unknown as Module;
-    expect(loadPretrained(same, weights).notice).toBeNull();
+    const fresh = exportStateDict(same).get('fc.weight')?.data;
+    const digits = Array.from({ length: 10 }, (_, i) => String(i));
+    expect(loadPretrained(same, weights, { classes: { weights: digits, model: [...digits] } }).notice).toBeNull();
     expect(Array.from(exportStateDict(same).get('fc.weight')?.data ?? [])).toEqual(
       Array.from(weights.get('fc.weight')?.data ?? []),
     );
-    for (const m of [source, model, same]) m.dispose();
+    const other = createModel('resnet20', { seed: 9, numClasses: 10 }) as unknown as Module;
+    const letters = Array.from({ length: 10 }, (_, i) => String.fromCharCode(97 + i));
+    const renamed = loadPretrained(other, weights, { classes: { weights: digits, model: letters } });
+    expect(renamed.notice).toBe('fc: 10 classes (0, 1, 2, …) → 10 other classes (a, b, c, …), re-initialised');
+    expect(Array.from(exportStateDict(other).get('fc.weight')?.data ?? [])).toEqual(Array.from(fresh ?? []));
+    expect(Array.from(exportStateDict(other).get('layer1.0.conv1.weight')?.data ?? [])).toEqual(
+      Array.from(weights.get('layer1.0.conv1.weight')?.data ?? []),
+    );
+    for (const m of [source, model, same, other]) m.dispose();
   });
 
   it('refuses weights of another architecture or with missing tensors, and loads nothing', () => {

