@@ -258,13 +258,16 @@ function check() {
   }
 }
 
-const [mode, ...rest] = process.argv.slice(2);
-const seedsArg = rest.indexOf('--seeds');
-const seedCount = seedsArg >= 0 ? Number(rest[seedsArg + 1]) : 3;
-if (mode === 'run' && Number.isInteger(seedCount) && seedCount >= 1)
-  await run(Array.from({ length: seedCount }, (_, i) => i));
-else if (mode === 'render') render();
-else {
-  console.error('usage: node tools/transfer/transfer.mjs run [--seeds N] | render');
-  process.exit(2);
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [mode, ...rest] = process.argv.slice(2);
+  const seedsArg = rest.indexOf('--seeds');
+  const seedCount = seedsArg >= 0 ? Number(rest[seedsArg + 1]) : 3;
+  if (mode === 'run' && Number.isInteger(seedCount) && seedCount >= 1)
+    await run(Array.from({ length: seedCount }, (_, i) => i));
+  else if (mode === 'render') render();
+  else if (mode === 'check') check();
+  else {
+    console.error('usage: node tools/transfer/transfer.mjs run [--seeds N] | render | check');
+    process.exit(2);
+  }
 }
