@@ -29,11 +29,17 @@ export interface FreezeReport {
 /** BatchNorm layers of a model that stay in eval mode while the model trains, by model. */
 const frozenNorms = new WeakMap<Module, Module[]>();
 
+function checkModel(model: Module): void {
+  if (model === null || typeof model !== 'object' || typeof (model as Partial<Module>).namedChildren !== 'function')
+    throw new ArgumentError('model', 'a @resnet model (a Module)', model);
+}
+
 /**
  * The model's classifier: its last top-level child that is a linear layer (`fc` in every
  * torchvision ResNet and every preset of the zoo), or null for a model without one.
  */
 export function headOf(model: Module): { name: string; module: Module } | null {
+  checkModel(model);
   const children = model.namedChildren();
   for (let i = children.length - 1; i >= 0; i--) {
     const [name, module] = children[i] as [string, Module];
@@ -48,11 +54,6 @@ export function parseFreezeSpec(text: string): FreezeSpec {
   const m = /^until:(.+)$/.exec(text);
   if (m) return { until: m[1] as string };
   throw new ArgumentError('freeze', 'none, backbone or until:<part> (e.g. until:layer2)', text);
-}
-
-function checkModel(model: Module): void {
-  if (model === null || typeof model !== 'object' || typeof (model as Partial<Module>).namedChildren !== 'function')
-    throw new ArgumentError('model', 'a @resnet model (a Module)', model);
 }
 
 /**
@@ -131,6 +132,7 @@ export function applyFreezeReport(model: Module, report: Pick<FreezeReport, 'fro
 
 /** The BatchNorm layers `freezeModel` keeps in eval mode, by path. */
 export function frozenNormPaths(model: Module): string[] {
+  checkModel(model);
   const norms = new Set(frozenNorms.get(model) ?? []);
   return model
     .namedModules()
@@ -140,6 +142,7 @@ export function frozenNormPaths(model: Module): string[] {
 
 /** Train mode for the model, except the BatchNorm layers of its frozen parts (torch's `model.train()` + `bn.eval()`). */
 export function setTrainMode(model: Module): void {
+  checkModel(model);
   model.train();
   for (const m of frozenNorms.get(model) ?? []) m.eval();
 }

@@ -222,6 +222,10 @@ export function splitSamples(
  * validation folder may lack a class, but may not have one the model was not trained on).
  */
 export function relabelSamples(folder: ImageFolder, classes: readonly string[]): ImageSample[] {
+  if (folder === null || typeof folder !== 'object' || !Array.isArray(folder.classes) || !Array.isArray(folder.samples))
+    throw new ArgumentError('folder', 'an image folder from scanImageFolder', folder);
+  if (!Array.isArray(classes) || classes.some((c) => typeof c !== 'string'))
+    throw new ArgumentError('classes', 'the training class names (an array of strings)', classes);
   const index = new Map(classes.map((c, i) => [c, i]));
   const unknown = folder.classes.filter((c) => !index.has(c));
   if (unknown.length > 0) {

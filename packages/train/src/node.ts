@@ -257,6 +257,8 @@ export interface FashionMnistFolderOptions {
 
 /** A class's folder name: its Fashion-MNIST name with '/' replaced (`T-shirt/top` → `T-shirt-top`). */
 export function fashionMnistFolderName(label: number): string {
+  if (!Number.isInteger(label) || label < 0 || label > 9)
+    throw new ResNetError(`fashionMnistFolderName: label must be an integer from 0 to 9, got ${String(label)}`);
   return (FASHION_MNIST_CLASSES[label] as string).replace(/\//g, '-');
 }
 
