@@ -1,17 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { readStateDictFile } from '@resnet/core/node';
 import { readCheckpointWeights, writeFashionMnistFolder } from '@resnet/train/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../../tools/test-support/fixtures.js';
 import { TORCH_PYTHON } from '../../../tools/test-support/torch.js';
-import { BIN } from './helpers.js';
+import { resnetWithEnv } from './helpers.js';
 
 // `resnet train --weights` with torchvision's weights as a user gets them, offline: a resnet18
 // state_dict written by Debian's torch (`torch.save`, named <arch>-<sha256[:8]>.pth as torch.hub
@@ -22,19 +20,7 @@ let origin: string;
 let checkpoint: { file: string; path: string; sha256: string };
 const requests: string[] = [];
 
-const run = promisify(execFile);
-async function resnet(env: Record<string, string>, ...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      env: { ...process.env, ...env },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const resnet = resnetWithEnv;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'resnet-train-weights-'));
@@ -67,20 +53,8 @@ describe('resnet train --weights with torchvision checkpoints', () => {
     const url = `${origin}/models/${checkpoint.file}`;
     const ckpt = join(dir, 'tuned');
     const env = { RESNET_HOME: home, TORCH_HOME: join(dir, 'torch-home') };
-    const r = await resnet(
-      env,
-      'train',
-      ...FOLDER,
-      '--data',
-      join(dir, 'photos'),
-      '--weights',
-      url,
-      '--freeze',
-      'backbone',
-      '--checkpoint',
-      ckpt,
-      '--json',
-    );
+    const tune = ['train', ...FOLDER, '--data', join(dir, 'photos'), '--weights', url, '--freeze', 'backbone'];
+    const r = await resnet(env, ...tune, '--checkpoint', ckpt, '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^fc: 1000 → 3 classes, re-initialised$/m);
     expect(r.stderr).toMatch(
@@ -103,17 +77,7 @@ describe('resnet train --weights with torchvision checkpoints', () => {
     expect(ours.get('fc.weight')?.shape).toEqual([3, 512]);
     // A second run reads the cached file: no new request.
     const before = requests.length;
-    const again = await resnet(
-      env,
-      'train',
-      ...FOLDER,
-      '--data',
-      join(dir, 'photos'),
-      '--weights',
-      url,
-      '--freeze',
-      'backbone',
-    );
+    const again = await resnet(env, ...tune);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/weights: pth .* from .*checkpoints/);
     expect(requests.length).toBe(before);
