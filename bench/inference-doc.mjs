@@ -3,13 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-const fmt = (v, d = 1) => (v === null || v === undefined ? '—' : v.toFixed(d));
-
-function table(header, rows, align) {
-  const line = (cells) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(align.map((a) => (a === 'r' ? '---:' : ':---'))), ...rows.map(line)].join('\n');
-}
+import { fmt, table, timingCells } from './common.mjs';
 
 export function renderInferenceDoc(record) {
   const out = [];
@@ -52,11 +46,7 @@ export function renderInferenceDoc(record) {
       table(
         ['configuration', 'threads', 'median ms', 'p90 ms', 'img/s', 'diff', ...peers.map((p) => `÷ ${p.label}`)],
         rows.map((r) => [
-          r.peer ? r.label : `**${r.label}**`,
-          String(r.threads),
-          fmt(r.medianMs),
-          fmt(r.p90Ms),
-          fmt(r.imagesPerSecond, 2),
+          ...timingCells(r),
           r.diffVsOnnxruntime === null ? '—' : r.diffVsOnnxruntime.toExponential(1),
           ...peers.map((p) => (r.peer ? '' : `${fmt(r.medianMs / p.medianMs, 2)}×`)),
         ]),

@@ -8,9 +8,10 @@
 //   node bench/inference.mjs --quick  # fewer runs, for a smoke test
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { machine, maxRelDiff, measure, round } from './common.mjs';
 import { renderInferenceDoc } from './inference-doc.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -56,29 +57,6 @@ function configsFor(arch, batch) {
   return c;
 }
 
-function summarize(times) {
-  const s = [...times].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-  const p90 = s[Math.min(s.length - 1, Math.ceil(0.9 * s.length) - 1)];
-  return { median, p90 };
-}
-
-function maxRelDiff(a, b) {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return d / m;
-}
-
-function machine() {
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  return `${cpu}, ${cores} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, ${process.platform}-${process.arch}`;
-}
-
 const started = Date.now();
 const tmp = mkdtempSync(join(tmpdir(), 'resnet-bench-'));
 const load = { start: loadavg()[0] };
@@ -111,32 +89,9 @@ try {
           onnx,
           weights,
         };
-        const r = spawnSync(process.execPath, [join(HERE, 'inference-run.mjs'), JSON.stringify(args)], {
-          encoding: 'utf8',
-          maxBuffer: 64 * 1024 * 1024,
-        });
-        if (r.status !== 0) {
-          console.error(`${arch} batch ${batch} ${cfg.label} failed:\n${r.stderr}`);
-          process.exit(1);
-        }
-        const out = JSON.parse(r.stdout.trim().split('\n').at(-1));
-        const { median, p90 } = summarize(out.times);
-        if (cfg.id === 'ort-node-1') reference = out.output;
-        const row = {
-          arch,
-          batch,
-          id: cfg.id,
-          label: cfg.label,
-          peer: Boolean(cfg.peer),
-          threads: out.threads,
-          runs: out.times.length,
-          medianMs: round(median),
-          p90Ms: round(p90),
-          imagesPerSecond: round((1000 * batch) / median),
-          output: out.output,
-        };
+        const row = measure(cfg, args);
+        if (cfg.id === 'ort-node-1') reference = row.output;
         results.push(row);
-        process.stderr.write(`${arch} b${batch} ${cfg.label.padEnd(42)} ${row.medianMs.toFixed(1).padStart(8)} ms\n`);
       }
       for (const row of results.filter((x) => x.arch === arch && x.batch === batch)) {
         row.diffVsOnnxruntime = reference ? Number(maxRelDiff(row.output, reference).toExponential(2)) : null;
@@ -148,10 +103,6 @@ try {
   rmSync(tmp, { recursive: true, force: true });
 }
 load.end = loadavg()[0];
-
-function round(v) {
-  return Math.round(v * 100) / 100;
-}
 
 const record = {
   date: new Date().toISOString().slice(0, 10),

@@ -2,13 +2,22 @@ import { ResNetError } from '@resnet/core';
 import { type Command, type Io, parseCommandArgs, UsageError } from './command.js';
 import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
+import { exportCommand } from './commands/export.js';
 import { runCommand } from './commands/run.js';
 import { summaryCommand } from './commands/summary.js';
 import { trainCommand } from './commands/train.js';
 import { zooCommand } from './commands/zoo.js';
 
 /** Every command of the `resnet` CLI, in help order. */
-export const COMMANDS: Command[] = [zooCommand, summaryCommand, runCommand, demoCommand, benchCommand, trainCommand];
+export const COMMANDS: Command[] = [
+  zooCommand,
+  summaryCommand,
+  runCommand,
+  demoCommand,
+  benchCommand,
+  trainCommand,
+  exportCommand,
+];
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -24,6 +33,7 @@ Examples:
   resnet summary resnet50 --input 1,3,224,224
   resnet demo resnet50
   resnet run resnet18 --weights r18.safetensors --input x.npy --output y.npy --layout nchw
+  resnet export resnet50 --weights r50.safetensors --output resnet50.onnx --optimize
 `;
 }
 

@@ -39,7 +39,7 @@ describe('resnet zoo', () => {
   it('prints a table', async () => {
     const { code, stdout } = await resnet('zoo');
     expect(code).toBe(0);
-    expect(stdout).toMatch(/resnet50\s+25,557,032/);
+    expect(stdout).toMatch(/resnet50\s+25,557,032\s+224×224/);
   });
 });
 

@@ -160,12 +160,12 @@ describe('resnet train --data DIR', () => {
       [
         ['--data', join(dir, 'three'), '--weights', join(dir, 'nothing.safetensors')],
         1,
-        /--weights .*nothing\.safetensors: no such file/,
+        /weights: expected an http\(s\) URL or an existing file; got .*nothing\.safetensors/,
       ],
       [
         ['--data', join(dir, 'three'), '--weights', 'IMAGENET1K_V1'],
         1,
-        /--weights IMAGENET1K_V1 for resnet20: arch: expected an architecture with torchvision weights/,
+        /arch: expected an architecture with torchvision weights .*no published weights/,
       ],
     ];
     const empty = join(dir, 'empty');
@@ -179,7 +179,7 @@ describe('resnet train --data DIR', () => {
     cases.push([
       ['--data', join(dir, 'three'), '--weights', join(dir, 'three', 'Trouser', 'train-0000.png')],
       1,
-      /--weights .*train-0000\.png: .*safetensors/,
+      /train-0000\.png: not a weights file that can be read: expected a \.pth .* or safetensors/,
     ]);
     for (const [args, code, message] of cases) {
       const r = await resnet('train', '--arch', 'resnet20', '--backend', 'wasm', ...args);

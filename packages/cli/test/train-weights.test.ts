@@ -59,7 +59,7 @@ describe('resnet train --weights with torchvision checkpoints', () => {
     expect(r.stderr).toMatch(/^fc: 1000 → 3 classes, re-initialised$/m);
     expect(r.stderr).toMatch(
       new RegExp(
-        `weights: pth ${url.replace(/[.?]/g, '\\$&')}, downloaded to .*${checkpoint.file} \\(120 tensors loaded\\)`,
+        `weights: ${url.replace(/[.?]/g, '\\$&')}, downloaded to .*${checkpoint.file} \\(120 tensors loaded\\)`,
       ),
     );
     expect(r.stderr).toMatch(/normalisation: ImageNet's mean .*the weights carry none of their own/);
@@ -79,7 +79,7 @@ describe('resnet train --weights with torchvision checkpoints', () => {
     const before = requests.length;
     const again = await resnet(env, ...tune);
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/weights: pth .* from .*checkpoints/);
+    expect(again.stdout).toMatch(/weights: http.*, from .*checkpoints.*\(120 tensors loaded\)/);
     expect(requests.length).toBe(before);
   }, 600_000);
 
@@ -110,7 +110,7 @@ describe('resnet train --weights with torchvision checkpoints', () => {
     );
     expect(named.code).toBe(1);
     expect(named.stderr.trim().split('\n')).toHaveLength(1);
-    expect(named.stderr).toMatch(/^resnet train: --weights IMAGENET1K_V1 for resnet18: .*resnet18-f37072fd\.pth/);
+    expect(named.stderr).toMatch(/^resnet train: .*resnet18-f37072fd\.pth/);
     expect(named.stderr).toMatch(/SHA-256/i);
     expect(existsSync(join(home, 'checkpoints')) ? readdirSync(join(home, 'checkpoints')) : []).toEqual([]);
     const unknown = await resnet(
@@ -125,8 +125,6 @@ describe('resnet train --weights with torchvision checkpoints', () => {
       'IMAGENET1K_V1',
     );
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(
-      /--weights IMAGENET1K_V1 for resnet20: arch: expected an architecture with torchvision weights/,
-    );
+    expect(unknown.stderr).toMatch(/arch: expected an architecture with torchvision weights/);
   }, 600_000);
 });

@@ -67,5 +67,13 @@ export {
   knownKeysOf,
   optionsObject,
 } from './validate.js';
-export { optimizeForInference, InferenceModel, type InferenceStats } from './inference/optimize.js';
+export {
+  optimizeForInference,
+  InferenceModel,
+  type InferenceStats,
+  foldConvBatchNorm,
+  batchNormAffine,
+  evalMinInputSize,
+} from './inference/optimize.js';
+export { forwardSteps, fuseConvolutions, type ForwardStep, type PathLayer } from './inference/forward-steps.js';
 export { checkFloatInput } from './input-tensor.js';

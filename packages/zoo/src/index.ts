@@ -105,6 +105,8 @@ export interface ZooEntry {
   buffers: number;
   /** Classes of the default head. */
   numClasses: number;
+  /** Side of the square images the preset is designed for (`Preset.imageSize`): 224, or 32 for CIFAR. */
+  imageSize: number;
   /** torchvision's weight entries for this preset (`IMAGENET1K_V1`, …); [] when there are none. */
   weights: WeightsName[];
   /** The entry torchvision's `DEFAULT` means, or null. */
@@ -123,6 +125,7 @@ export function listPresets(): ZooEntry[] {
       params: model.countParameters(),
       buffers: model.countBuffers(),
       numClasses: model.config.numClasses,
+      imageSize: PRESETS[name].imageSize,
       weights: Object.keys(WEIGHTS[name as keyof typeof WEIGHTS]?.entries ?? {}) as WeightsName[],
       defaultWeights: WEIGHTS[name as keyof typeof WEIGHTS]?.default ?? null,
     };

@@ -5,6 +5,8 @@ import { main } from '@resnet/cli';
 import { ResNet } from '@resnet/core';
 import { readSafetensorsFile } from '@resnet/core/node';
 import { imageClassification, preprocess, toRGB } from '@resnet/images/node';
+import { exportOnnx } from '@resnet/onnx';
+import { writeOnnx } from '@resnet/onnx/node';
 import { formatSummary, summary } from '@resnet/summary';
 import { Sgd, trainStep } from '@resnet/train';
 import { loadCheckpoint } from '@resnet/train/node';
@@ -29,6 +31,13 @@ const ms = performance.now() - t0;
 assert.deepEqual(y.shape, [1, 1000]);
 assert.ok(values.every(Number.isFinite), 'finite logits');
 tf.dispose([x, y]);
+// resnet18 as ONNX: torchvision's 11.7 M parameters as float32 initializers, plus the graph.
+const onnxBytes = exportOnnx(model, { optimize: true });
+assert.ok(
+  onnxBytes.length > expectedParams * 4 * 0.99 && onnxBytes.length < expectedParams * 4 * 1.01,
+  `ONNX size ${onnxBytes.length}`,
+);
+assert.equal(typeof writeOnnx, 'function');
 model.dispose();
 assert.equal(tf.memory().numTensors, before, 'no tensor leaked');
 
@@ -63,5 +72,5 @@ pixels.dispose();
 assert.equal(tf.memory().numTensors, beforeImages, 'no tensor leaked by preprocess');
 
 console.log(
-  `esm: ok (resnet18 forward on wasm: [${y.shape.join(', ')}] in ${ms.toFixed(0)} ms; resnet20 SGD step, loss ${step.loss.toFixed(3)})`,
+  `esm: ok (resnet18 forward on wasm: [${y.shape.join(', ')}] in ${ms.toFixed(0)} ms; resnet20 SGD step, loss ${step.loss.toFixed(3)}; resnet18 ONNX ${(onnxBytes.length / 1e6).toFixed(1)} MB)`,
 );

