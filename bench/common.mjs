@@ -1,6 +1,8 @@
-// Helpers the inference and serving benchmarks share: one configuration per child process
-// (inference-run.mjs), medians, the machine's description and markdown tables.
+// Helpers the benchmarks share: one configuration per child process run to completion
+// (inference-run.mjs; bench/child.mjs keeps them alive to interleave), medians, versions, the
+// machine's description and markdown tables.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,13 +20,13 @@ export function runConfig(args) {
   return JSON.parse(r.stdout.trim().split('\n').at(-1));
 }
 
-/** Median and 90th percentile of a list of times. */
+/** Median, 90th percentile (nearest rank) and minimum of a list of times. */
 export function summarize(times) {
   const s = [...times].sort((a, b) => a - b);
   const mid = s.length >> 1;
   const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
   const p90 = s[Math.min(s.length - 1, Math.ceil(0.9 * s.length) - 1)];
-  return { median, p90 };
+  return { median, p90, min: s[0] };
 }
 
 /** Largest |a − b| relative to the largest |b|. */
@@ -43,8 +45,25 @@ export function machine() {
   return `${cpu}, ${availableParallelism()} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, ${process.platform}-${process.arch}`;
 }
 
-export function round(v) {
-  return Math.round(v * 100) / 100;
+/** `v` rounded to `digits` decimals (default 2). */
+export function round(v, digits = 2) {
+  return Math.round(v * 10 ** digits) / 10 ** digits;
+}
+
+/** The installed version of a package, as seen from bench/. */
+export function packageVersion(name) {
+  try {
+    return JSON.parse(readFileSync(join(HERE, 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** "torch torchvision" versions of Debian's python. */
+export function torchVersions(python) {
+  return spawnSync(python, ['-c', 'import torch, torchvision; print(torch.__version__, torchvision.__version__)'], {
+    encoding: 'utf8',
+  }).stdout.trim();
 }
 
 /** A markdown table; `align` is 'l' or 'r' per column. */

@@ -7,6 +7,7 @@ export {
   type TensorSlot,
   withModuleHooks,
   buildMeta,
+  buildUninitialized,
   isBuildingMeta,
   torchShape,
   fromTorchLayout,

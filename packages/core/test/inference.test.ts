@@ -14,8 +14,9 @@ import {
   type HostTensor,
   KerasResNet50,
   Linear,
+  type Flow,
   loadStateDict,
-  type Module,
+  Module,
   optimizeForInference,
   ReLU,
   ResNet,
@@ -134,6 +135,72 @@ describe('optimizeForInference', () => {
     fast.dispose();
     expect(tf.memory().numTensors).toBe(before - 1 - model.namedSlots().length);
     expect(() => fast.predict(x)).toThrow(/was disposed; optimize the model again/);
+  });
+
+  it('with { disposeSource: true } frees the model while compiling: same outputs, one copy of the weights', () => {
+    const model = new ResNet(small({ block: 'bottleneck', widths: [8, 16] }));
+    randomiseNorms(model, 13);
+    const expected = model.predict(x);
+    const reference = optimizeForInference(model);
+    const before = tf.memory();
+    const fast = optimizeForInference(model, { disposeSource: true });
+    expect(model.disposed).toBe(true);
+    // Only the folded weights remain: the model's tensors are gone, the reference's unchanged.
+    const kept = tf.memory();
+    expect(kept.numTensors).toBe(
+      before.numTensors - model.namedSlots().length + reference.stats.fusedConvolutions * 2 + 2,
+    );
+    expect(kept.numBytes).toBeLessThan(before.numBytes);
+    const y = fast.predict(x);
+    expect(compare(y.dataSync(), expected.dataSync()).relative).toBeLessThan(TOLERANCE);
+    expect(fast.stats).toEqual(reference.stats);
+    tf.dispose([y, expected]);
+    fast.dispose();
+    reference.dispose();
+    expect(() => model.predict(x)).toThrow(/was disposed/);
+  });
+
+  it('refuses a model it cannot compile before freeing anything, even with { disposeSource: true }', () => {
+    class Custom extends Module {
+      readonly typeName = 'Custom';
+      readonly conv = this.registerModule('conv', new Conv2d(3, 4, { kernelSize: 3 }));
+      forward(input: Flow): Flow {
+        return this.conv.call(input);
+      }
+    }
+    const custom = new Custom();
+    const conv = custom.conv;
+    const wrapped = new Sequential([custom]);
+    expect(() => optimizeForInference(wrapped, { disposeSource: true })).toThrow(
+      /got "a Custom with its own weights, whose forward pass/,
+    );
+    expect(wrapped.disposed).toBe(false);
+    expect(conv.weight.isDisposed).toBe(false);
+    expect(() => optimizeForInference(wrapped, { disposeSource: 'yes' } as never)).toThrow(
+      /options.disposeSource: expected true or false/,
+    );
+    expect(() => optimizeForInference(wrapped, { dispose: true } as never)).toThrow(/options.dispose: expected one of/);
+    wrapped.dispose();
+  });
+
+  it('frees each activation once the next layer has used it (peak far below the plain forward pass)', async () => {
+    const model = new ResNet(small({ block: 'bottleneck', depths: [2, 2], widths: [8, 16] }));
+    const fast = optimizeForInference(model);
+    const input = tf.randomNormal([4, 64, 64, 3], 0, 1, 'float32', 5);
+    const base = tf.memory().numBytes;
+    // tf.profile returns the same record object each time: read it before profiling again.
+    const plain = await tf.profile(() => model.predict(input));
+    const [plainPeak, plainOut] = [plain.peakBytes - base, plain.result as tf.Tensor];
+    const folded = await tf.profile(() => fast.predict(input));
+    const [foldedPeak, foldedOut] = [folded.peakBytes - base, folded.result as tf.Tensor];
+    // The largest feature maps (4×32×32×8 after the stem, 4×16×16×32 out of the first stage, in bytes):
+    // a bottleneck holds at most its input, the two branch outputs and their sum at once.
+    const largest = 4 * 32 * 32 * 8 * 4;
+    expect(foldedPeak).toBeLessThanOrEqual(5 * largest);
+    expect(foldedPeak).toBeLessThan(plainPeak / 2);
+    tf.dispose([plainOut, foldedOut, input]);
+    fast.dispose();
+    model.dispose();
   });
 
   it('optimizes a Sequential of layers (conv → BN → ReLU fused, lone BN as scale and shift, Linear)', () => {

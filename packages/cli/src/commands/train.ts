@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { manualSeed, ResNetError } from '@resnet/core';
+import { manualSeed, optimizeForInference, type ResNet, ResNetError } from '@resnet/core';
 import {
   cosineLr,
   type FreezeSpec,
@@ -31,6 +32,9 @@ const USAGE =
 
 /** The checkpoint file inside --checkpoint DIR. */
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+
+/** Fewest images per worker that the default --workers leaves in a share (BatchNorm statistics per share). */
+const MIN_SHARE = 16;
 
 interface EpochRecord {
   epoch: number;
@@ -103,7 +107,9 @@ ${BACKEND_HELP}
   --resume           continue from DIR/${CHECKPOINT_FILE} (same options; same result as not stopping)
   --seed N           seed of the initial weights, shuffling, augmentation and split (default 0)
   --workers N        data-parallel over N threads (wasm/cpu): each computes the gradients of 1/N of
-                     every batch, averaged before the step (BatchNorm per share, as torch DDP). Default 1
+                     every batch, averaged before the step (BatchNorm per share, as torch DDP; a run
+                     is reproducible for a given N). Default: one per core while every share keeps
+                     at least ${MIN_SHARE} images, else 1; --workers 1 trains on one thread
   --json             print the result as JSON; its last stdout line has testAccuracy (fashion-mnist)
                      or valAccuracy (with validation data), trainImagesPerSec and checkpoint
 
@@ -169,7 +175,8 @@ Examples:
     const checkpointDir = stringFlag(args, 'checkpoint');
     const resume = args.values.resume === true;
     const stopAfter = intFlag(args, 'stop-after', epochs, 1, epochs);
-    const workers = intFlag(args, 'workers', 1, 1, 64);
+    const workersGiven = args.values.workers !== undefined;
+    const workersAsked = intFlag(args, 'workers', 1, 1, 64);
     const valDir = stringFlag(args, 'val-data');
     const valSplit =
       args.values['val-split'] === undefined ? undefined : floatFlag(args, 'val-split', 0.2, 1e-6, 1 - 1e-6);
@@ -180,8 +187,10 @@ Examples:
     const dataWorkers = args.values['data-workers'] === undefined ? undefined : intFlag(args, 'data-workers', 1, 0, 64);
     if (valDir !== undefined && valSplit !== undefined)
       throw new UsageError('--val-data and --val-split both give validation images: pass one of them');
-    if (workers > batchSize)
-      throw new UsageError(`--workers ${workers} needs --batch of at least ${workers} (one image per worker)`);
+    if (workersAsked > batchSize)
+      throw new UsageError(
+        `--workers ${workersAsked} needs --batch of at least ${workersAsked} (one image per worker)`,
+      );
     if (resume && checkpointDir === undefined) {
       throw new UsageError('--resume needs --checkpoint DIR: the directory of the run to continue');
     }
@@ -226,7 +235,7 @@ Examples:
     } else {
       data = fashionMnistData(limit, testLimit);
     }
-    const runInfo = {
+    const runInfo: Record<string, unknown> = {
       arch,
       data: data.name,
       batch: batchSize,
@@ -235,7 +244,7 @@ Examples:
       seed,
       epochs,
       labelSmoothing,
-      workers,
+      workers: null,
       weights: weightsArg ?? null,
       freeze: stringFlag(args, 'freeze') ?? 'none',
       imageSize: data.imageSize,
@@ -247,6 +256,8 @@ Examples:
       log(data.describe());
       if (isFolder) log(`normalisation: ${input.normalisation}`);
       const backend = await startBackend(args);
+      const workers = workersGiven ? workersAsked : defaultWorkers(backend, batchSize);
+      runInfo.workers = workers;
       if (workers > 1 && backend !== 'wasm' && backend !== 'cpu') {
         throw new UsageError(
           `--workers runs one wasm or cpu backend per worker thread; the ${backend} backend already uses every core: drop --workers`,
@@ -426,7 +437,7 @@ async function train(r: TrainRun): Promise<void> {
         imagesPerSec: summary.count / seconds,
       };
       if (r.evalEachEpoch && epoch + 1 < epochs) {
-        const held = await data.evaluate(model);
+        const held = await evaluateFast(data, model);
         if (held) {
           record[`${heldOut}Loss`] = held.loss;
           record[`${heldOut}Accuracy`] = held.top1;
@@ -450,7 +461,7 @@ async function train(r: TrainRun): Promise<void> {
         return;
       }
     }
-    const held: MetricsSummary | null = await data.evaluate(model);
+    const held: MetricsSummary | null = await evaluateFast(data, model);
     const last = history[history.length - 1];
     if (last && held) {
       last[`${heldOut}Loss`] = held.loss;
@@ -570,6 +581,22 @@ function inputOf(
     std: IMAGENET_NORMALIZATION.std,
     normalisation: `ImageNet's mean [0.485, 0.456, 0.406] and std [0.229, 0.224, 0.225] (torchvision's convention; ${pretrained ? 'the weights carry none of their own' : 'training from scratch'})`,
   };
+}
+
+/** The fastest data-parallel width by default: a worker per core on WASM or CPU, shares of at least MIN_SHARE images. */
+function defaultWorkers(backend: string, batchSize: number): number {
+  if (backend !== 'wasm' && backend !== 'cpu') return 1;
+  return Math.max(1, Math.min(availableParallelism(), Math.floor(batchSize / MIN_SHARE)));
+}
+
+/** Held-out metrics through the inference form (BatchNorm folded): the same outputs, computed faster. */
+async function evaluateFast(data: TrainingData, model: ResNet): Promise<MetricsSummary | null> {
+  const fast = optimizeForInference(model);
+  try {
+    return await data.evaluate(fast);
+  } finally {
+    fast.dispose();
+  }
 }
 
 function parseFreeze(text: string): FreezeSpec {

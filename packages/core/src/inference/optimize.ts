@@ -9,9 +9,13 @@ import type { Layer } from '../layers/layer.js';
 import { Linear } from '../layers/linear.js';
 import { MaxPool2d } from '../layers/pooling.js';
 import { Module } from '../module.js';
+import { knownKeysOf, optionsObject } from '../validate.js';
 import { type ForwardStep, forwardSteps, fuseConvolutions } from './forward-steps.js';
 
-/** One step of an inference program (runs inside the caller's `tf.tidy`). */
+/**
+ * One step of an inference program (runs inside the caller's `tf.tidy`). It never frees its input
+ * (its caller's) and returns a tensor its caller owns.
+ */
 type Op = (x: tf.Tensor) => tf.Tensor;
 
 type Padding = [[number, number], [number, number], [number, number], [number, number]];
@@ -84,13 +88,26 @@ export class InferenceModel {
   }
 }
 
+/** Options of `optimizeForInference`. */
+export interface OptimizeOptions {
+  /**
+   * Dispose the model while compiling it: each layer's tensors are freed as soon as their folded
+   * form exists, so memory holds one copy of the weights (plus one layer's), never two. The model
+   * is disposed afterwards (`model.disposed`), as if `model.dispose()` had been called.
+   * Default false: the model is left unchanged and usable.
+   */
+  disposeSource?: boolean;
+}
+
 /**
  * Compiles `model` (a ResNet, a block, a Sequential, any tree of our layers) into its inference
  * form: BatchNorms folded into convolution weights and biases, convolution + bias + ReLU fused into
  * one kernel (`tf.fused.conv2d`), zero padding merged into the next convolution. Outputs equal
- * the model's eval-mode outputs to float32 rounding. The model itself is left unchanged.
+ * the model's eval-mode outputs to float32 rounding. The model itself is left unchanged, unless
+ * `{ disposeSource: true }` asks to free it while compiling (one copy of the weights, not two).
+ * The inference form frees each activation as soon as the next layer has used it.
  */
-export function optimizeForInference(model: Module): InferenceModel {
+export function optimizeForInference(model: Module, options: OptimizeOptions = {}): InferenceModel {
   if (!(model instanceof Module)) {
     throw new ArgumentError('model', 'a @resnet/core Module (a ResNet from createModel, a block...)', model);
   }
@@ -103,14 +120,13 @@ export function optimizeForInference(model: Module): InferenceModel {
       'Build it normally and load its weights first',
     );
   }
-  const compiler = new Compiler();
-  let program: Op;
-  try {
-    program = compiler.steps(fuseConvolutions(forwardSteps(model)));
-  } catch (e) {
-    tf.dispose(compiler.weights);
-    throw e;
+  const o = optionsObject('options', options);
+  knownKeysOf('options', o, ['disposeSource']);
+  const disposeSource = o.disposeSource ?? false;
+  if (typeof disposeSource !== 'boolean') {
+    throw new ArgumentError('options.disposeSource', 'true or false', disposeSource);
   }
+  // The input check first: it reads the model, which `disposeSource` frees.
   const name = model instanceof ResNet ? model.name : model.typeName;
   let check: ((shape: readonly number[]) => void) | null = null;
   if (model instanceof ResNet) {
@@ -133,6 +149,18 @@ export function optimizeForInference(model: Module): InferenceModel {
       }
     };
   }
+  // The steps before any tensor: what cannot be compiled is refused before a tensor is made or freed.
+  const steps = fuseConvolutions(forwardSteps(model));
+  const compiler = new Compiler(disposeSource);
+  let program: Op;
+  try {
+    program = compiler.steps(steps);
+  } catch (e) {
+    tf.dispose(compiler.weights);
+    throw e;
+  } finally {
+    if (disposeSource) model.dispose();
+  }
   return new InferenceModel(name, program, compiler.weights, compiler.stats, check);
 }
 
@@ -151,19 +179,40 @@ export function evalMinInputSize(model: ResNet): number {
   }
 }
 
+/** Frees `t` unless it is one of `keep` (an op's input belongs to its caller). */
+function release(t: tf.Tensor, ...keep: tf.Tensor[]): void {
+  if (!keep.includes(t)) t.dispose();
+}
+
 class Compiler {
   readonly weights: tf.Tensor[] = [];
   readonly stats: InferenceStats = { foldedBatchNorms: 0, fusedConvolutions: 0, fusedActivations: 0, mergedPads: 0 };
+
+  /** With `disposeSource`, each layer's tensors are freed once folded. */
+  constructor(private readonly disposeSource: boolean) {}
 
   private keep<T extends tf.Tensor>(t: T): T {
     this.weights.push(t);
     return t;
   }
 
-  /** Steps run in order (fused by `fuseConvolutions` first). */
+  /** Frees a source layer's tensors once its folded form exists (with `disposeSource`). */
+  private consumed(...variables: (tf.Variable | null)[]): void {
+    if (this.disposeSource) for (const v of variables) v?.dispose();
+  }
+
+  /** Steps run in order (fused by `fuseConvolutions` first), each intermediate freed once the next step has used it. */
   steps(steps: readonly ForwardStep[]): Op {
     const ops = steps.map((s) => this.step(s));
-    return (x) => ops.reduce((y, op) => op(y), x);
+    return (x) => {
+      let y = x;
+      for (const op of ops) {
+        const next = op(y);
+        if (next !== y) release(y, x);
+        y = next;
+      }
+      return y;
+    };
   }
 
   private step(s: ForwardStep): Op {
@@ -180,19 +229,31 @@ class Compiler {
       case 'residual': {
         const branch = this.steps(s.branch);
         const shortcut = s.shortcut ? this.steps(s.shortcut) : null;
-        return (x) => tf.relu(tf.add(branch(x), shortcut ? shortcut(x) : x));
+        // relu(branch(x) + shortcut(x)), both branches' outputs freed as soon as they are added.
+        return (x) => {
+          const a = branch(x);
+          const b = shortcut ? shortcut(x) : x;
+          const sum = tf.add(a, b);
+          release(a, x);
+          release(b, x);
+          const out = tf.relu(sum);
+          sum.dispose();
+          return out;
+        };
       }
       case 'module':
         // A weightless module we do not know: its own forward, on its (weightless) children.
-        return (x) => s.module.forward(x) as tf.Tensor;
+        return (x) => tf.tidy(() => s.module.forward(x) as tf.Tensor);
     }
   }
 
   /** A layer that is not part of a conv → BN → ReLU run. */
   private layer(m: Layer): Op {
     if (m instanceof Linear) {
+      // A clone shares the values: with disposeSource, freeing the layer's variables keeps them.
       const w = this.keep(tf.clone(m.weight) as tf.Tensor2D);
       const b = m.bias ? this.keep(tf.clone(m.bias) as tf.Tensor1D) : undefined;
+      this.consumed(m.weight, m.bias);
       return (x) => tf.fused.matMul({ a: x as tf.Tensor2D, b: w, bias: b });
     }
     if (m instanceof BatchNorm2d) {
@@ -200,8 +261,9 @@ class Compiler {
       const { scale, shift } = batchNormAffine(m);
       const s = this.keep(tf.tensor1d(scale));
       const t = this.keep(tf.tensor1d(shift));
+      this.consumed(m.weight, m.bias, m.runningMean, m.runningVar, m.numBatchesTracked);
       this.stats.foldedBatchNorms++;
-      return (x) => tf.add(tf.mul(x, s), t);
+      return (x) => tf.tidy(() => tf.add(tf.mul(x, s), t));
     }
     if (m instanceof MaxPool2d && !m.ceilMode) {
       // XNNPACK-style pooling ignores padded positions, which is −∞ padding without a pad pass.
@@ -214,16 +276,23 @@ class Compiler {
       ];
       return (x) => tf.maxPool(x as tf.Tensor4D, m.kernelSize, m.stride, ph || pw ? (pad as never) : 'valid');
     }
-    return (x) => m.forward(x) as tf.Tensor;
+    return (x) => tf.tidy(() => m.forward(x) as tf.Tensor);
   }
 
   private conv(conv: Conv2d, bn: BatchNorm2d | null, relu: boolean, extraPad: [number, number]): Op {
     const [kh, kw] = conv.kernelSize;
-    const out = conv.outChannels;
-    const { weight: folded, bias } = foldConvBatchNorm(conv, bn);
-    if (bn) this.stats.foldedBatchNorms++;
-    const inPerGroup = conv.inChannels / conv.groups;
-    const biasT = this.keep(tf.tensor1d(bias));
+    const { groups, inChannels, outChannels: out } = conv;
+    // The filter is scaled on the backend (no copy of it through JS); the bias, a vector, on the host.
+    const affine = bn ? bnScaleShift(bn) : null;
+    let folded = affine
+      ? tf.tidy(() => tf.mul(conv.weight, tf.tensor1d(Float32Array.from(affine.scale))) as tf.Tensor4D)
+      : (tf.clone(conv.weight) as tf.Tensor4D); // a clone shares the values: no copy
+    const biasT = tf.tensor1d(foldedBias(conv, affine));
+    this.consumed(conv.weight, conv.bias);
+    if (bn) {
+      this.consumed(bn.weight, bn.bias, bn.runningMean, bn.runningVar, bn.numBatchesTracked);
+      this.stats.foldedBatchNorms++;
+    }
     const [ph, pw] = [conv.padding[0] + extraPad[0], conv.padding[1] + extraPad[1]];
     const pad: Padding = [
       [0, 0],
@@ -235,8 +304,9 @@ class Compiler {
     this.stats.fusedConvolutions++;
     if (relu) this.stats.fusedActivations++;
     const padArg = ph || pw ? pad : 'valid';
-    if (conv.groups === 1) {
-      const filter = this.keep(tf.tensor4d(folded, [kh, kw, inPerGroup, out]));
+    if (groups === 1) {
+      const filter = this.keep(folded);
+      const bias = this.keep(biasT);
       return (x) =>
         tf.fused.conv2d({
           x: x as tf.Tensor4D,
@@ -245,12 +315,15 @@ class Compiler {
           pad: padArg,
           dataFormat: 'NHWC',
           dilations: conv.dilation,
-          bias: biasT,
+          bias,
           activation,
         });
     }
-    if (conv.groups === conv.inChannels) {
-      const depthwise = this.keep(tf.tensor4d(folded, [kh, kw, conv.inChannels, out / conv.inChannels]));
+    if (groups === inChannels) {
+      const depthwise = tf.reshape(folded, [kh, kw, inChannels, out / inChannels]) as tf.Tensor4D;
+      folded.dispose();
+      folded = this.keep(depthwise);
+      const bias = this.keep(biasT);
       return (x) =>
         tf.fused.depthwiseConv2d({
           x: x as tf.Tensor4D,
@@ -259,33 +332,33 @@ class Compiler {
           pad: padArg as never,
           dataFormat: 'NHWC',
           dilations: conv.dilation,
-          bias: biasT,
+          bias,
           activation,
         });
     }
     // Grouped (ResNeXt): tfjs has no grouped kernel; one fused convolution per group.
-    const whole = tf.tensor4d(folded, [kh, kw, inPerGroup, out]);
-    const filters = tf.split(whole, conv.groups, 3).map((f) => this.keep(f as tf.Tensor4D));
-    whole.dispose();
-    const biases = tf.split(biasT, conv.groups, 0).map((t) => this.keep(t as tf.Tensor1D));
-    return (x) => {
-      const xs = tf.split(x as tf.Tensor4D, conv.groups, 3) as tf.Tensor4D[];
-      return tf.concat(
-        xs.map((xi, g) =>
-          tf.fused.conv2d({
-            x: xi,
-            filter: filters[g] as tf.Tensor4D,
-            strides: conv.stride,
-            pad: padArg,
-            dataFormat: 'NHWC',
-            dilations: conv.dilation,
-            bias: biases[g] as tf.Tensor1D,
-            activation,
-          }),
-        ),
-        3,
-      );
-    };
+    const filters = tf.split(folded, groups, 3).map((f) => this.keep(f as tf.Tensor4D));
+    const biases = tf.split(biasT, groups, 0).map((t) => this.keep(t as tf.Tensor1D));
+    tf.dispose([folded, biasT]);
+    return (x) =>
+      tf.tidy(() => {
+        const xs = tf.split(x as tf.Tensor4D, groups, 3) as tf.Tensor4D[];
+        return tf.concat(
+          xs.map((xi, g) =>
+            tf.fused.conv2d({
+              x: xi,
+              filter: filters[g] as tf.Tensor4D,
+              strides: conv.stride,
+              pad: padArg,
+              dataFormat: 'NHWC',
+              dilations: conv.dilation,
+              bias: biases[g] as tf.Tensor1D,
+              activation,
+            }),
+          ),
+          3,
+        );
+      });
   }
 }
 
@@ -316,19 +389,24 @@ function bnScaleShift(bn: BatchNorm2d): { scale: Float64Array; shift: Float64Arr
 export function foldConvBatchNorm(conv: Conv2d, bn: BatchNorm2d | null): { weight: Float32Array; bias: Float32Array } {
   const out = conv.outChannels;
   const w = conv.weight.dataSync() as Float32Array;
-  const b = conv.bias ? (conv.bias.dataSync() as Float32Array) : null;
-  const weight = new Float32Array(w.length);
-  const bias = new Float32Array(out);
-  if (!bn) {
-    weight.set(w);
+  const affine = bn ? bnScaleShift(bn) : null;
+  // HWIO: the output channel is the fastest axis. dataSync may return the backend's own array: copy.
+  const weight = affine ? w.map((v, i) => v * (affine.scale[i % out] as number)) : Float32Array.from(w);
+  return { weight, bias: foldedBias(conv, affine) };
+}
+
+/** b′ = b·s + (β − μ·s) per output channel; without a BatchNorm, the convolution's own bias (zeros when it has none). */
+function foldedBias(conv: Conv2d, affine: { scale: Float64Array; shift: Float64Array } | null): Float32Array {
+  const bias = new Float32Array(conv.outChannels);
+  const b = conv.bias ? conv.bias.dataSync() : null;
+  if (!affine) {
     if (b) bias.set(b);
-    return { weight, bias };
+    return bias;
   }
-  const { scale, shift } = bnScaleShift(bn);
-  // HWIO: the output channel is the fastest axis.
-  for (let i = 0; i < w.length; i++) weight[i] = (w[i] as number) * (scale[i % out] as number);
-  for (let o = 0; o < out; o++) bias[o] = (b ? (b[o] as number) : 0) * (scale[o] as number) + (shift[o] as number);
-  return { weight, bias };
+  for (let o = 0; o < bias.length; o++) {
+    bias[o] = (b ? (b[o] as number) : 0) * (affine.scale[o] as number) + (affine.shift[o] as number);
+  }
+  return bias;
 }
 
 /** An eval-mode BatchNorm as y = x·scale + shift per channel (float32), for one with no convolution before it. */
