@@ -19,7 +19,9 @@ export interface PretrainedWeights {
   description: string;
   /** The local file, where it came from (`local`, `cache`, `torch-cache`, `download`) and its URL. */
   file: WeightsFile;
-  /** A training checkpoint's preset, class names and transforms; null for other files. */
+  /** Whether the file is a checkpoint of `resnet train`. */
+  checkpoint: boolean;
+  /** A training checkpoint's preset, class names and transforms; null for other files (and older checkpoints). */
   classifier: ClassifierInfo | null;
   /** The eval transforms that come with the weights (torchvision's named weights, our checkpoints); null when unknown. */
   transforms: ImageTransforms | null;
@@ -46,6 +48,7 @@ export async function readPretrainedWeights(argument: string, arch: string): Pro
       stateDict: weights,
       description: `training checkpoint ${file.fileName} (epoch ${info.epoch})`,
       file,
+      checkpoint: true,
       classifier,
       transforms: classifier?.transforms ?? null,
     };
@@ -54,6 +57,7 @@ export async function readPretrainedWeights(argument: string, arch: string): Pro
     stateDict: dict.tensors,
     description: file.entry ? `${file.entry.torchvision} (${file.fileName})` : (file.url ?? file.fileName),
     file,
+    checkpoint: false,
     classifier: null,
     transforms: file.entry?.transforms ?? null,
   };

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readNpyFile } from '@resnet/core/node';
 import { readCheckpointWeights, writeFashionMnistFolder } from '@resnet/train/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resnet } from './helpers.js';
@@ -61,6 +62,37 @@ describe('resnet train --data DIR', () => {
       std: [0.229, 0.224, 0.225],
     });
     expect(saved.stateDict.get('fc.weight')?.shape).toEqual([3, 64]);
+
+    // The checkpoint classifies with its class names and its own transforms (resize 36, crop 32).
+    const image = join(dir, 'three-val', 'Trouser', readdirSync(join(dir, 'three-val', 'Trouser'))[0] as string);
+    const c = await resnet(
+      'classify',
+      image,
+      '--arch',
+      'resnet20',
+      '--weights',
+      out.checkpoint,
+      '--topk',
+      '3',
+      '--json',
+    );
+    expect(c.code, c.stderr).toBe(0);
+    const [row] = last(c.stdout);
+    expect(row.image).toBe(image);
+    expect(row.top.map((p: { label: string }) => p.label).sort()).toEqual(['Pullover', 'T-shirt-top', 'Trouser']);
+    expect(row.top.map((p: { index: number; label: string }) => out.classes[p.index] === p.label)).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    expect(row.top.reduce((sum: number, p: { probability: number }) => sum + p.probability, 0)).toBeCloseTo(1, 5);
+    const x = join(dir, 'x.npy');
+    const p = await resnet('preprocess', image, '--arch', 'resnet20', '--weights', out.checkpoint, '--output', x);
+    expect(p.code, p.stderr).toBe(0);
+    expect((await readNpyFile(x)).shape).toEqual([1, 32, 32, 3]);
+    const wrongArch = await resnet('classify', image, '--arch', 'resnet32', '--weights', out.checkpoint);
+    expect(wrongArch.code).toBe(1);
+    expect(wrongArch.stderr).toMatch(/is a checkpoint of resnet20, not of --arch resnet32: pass --arch resnet20/);
 
     // Fine-tuning it on two other classes: the head is re-initialised (one line), the backbone frozen.
     const tuned = join(dir, 'run-two');
