@@ -13,9 +13,25 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SOURCES = ['bn.c', 'elementwise.c'];
+const SOURCES = ['bn.c', 'elementwise.c', 'winograd.c'];
+/** Headers the sources include (part of the source hash). */
+const HEADERS = ['gemm.h'];
 const target = join(pkg, 'src/kernels/kernels-wasm.ts');
-const EXPORTS = ['bn_stats', 'bn_apply', 'bn_grad_sums', 'bn_grad_apply', 'relu', 'relu_grad', 'add', 'to_chwn', 'swap01'];
+const EXPORTS = [
+  'bn_stats',
+  'bn_apply',
+  'bn_grad_sums',
+  'bn_grad_apply',
+  'relu',
+  'relu_grad',
+  'add',
+  'to_chwn',
+  'swap01',
+  'winograd_filter',
+  'winograd_block_tiles',
+  'winograd_scratch',
+  'winograd_conv',
+];
 const CLANG = process.env.CLANG ?? 'clang';
 const OBJDUMP = process.env.LLVM_OBJDUMP ?? '/usr/lib/llvm-14/bin/llvm-objdump';
 
@@ -39,7 +55,9 @@ try {
     run(CLANG, [...flags, '-c', join(pkg, 'csrc', name), '-o', object]);
     const asm = run(OBJDUMP, ['-d', '-h', object]);
     if (/global\.(get|set)/.test(asm) || /\bDATA\b/.test(asm)) {
-      console.error(`build-wasm: ${name} uses the stack or static data; the kernels must work only through their arguments`);
+      console.error(
+        `build-wasm: ${name} uses the stack or static data; the kernels must work only through their arguments`,
+      );
       process.exit(1);
     }
     return object;
@@ -57,7 +75,7 @@ try {
   const wasm = readFileSync(join(dir, 'bn.wasm'));
   const version = run(CLANG, ['--version']).split('\n')[0];
   const hash = createHash('sha256');
-  for (const name of SOURCES) hash.update(readFileSync(join(pkg, 'csrc', name)));
+  for (const name of [...SOURCES, ...HEADERS]) hash.update(readFileSync(join(pkg, 'csrc', name)));
   const sha = hash.digest('hex');
   const b64 = wasm.toString('base64');
   const lines = b64.match(/.{1,100}/g) ?? [];

@@ -33,6 +33,32 @@ export interface KernelExports {
   add(a: number, b: number, n: number, z: number): void;
   to_chwn(x: number, n: number, hw: number, c: number, out: number): void;
   swap01(x: number, a: number, b: number, row: number, out: number): void;
+  winograd_filter(m: number, w: number, cin: number, cout: number, flip: number, u: number, work: number): void;
+  winograd_block_tiles(m: number, cin: number, cout: number, tiles: number): number;
+  winograd_scratch(m: number, cin: number, cout: number, tb: number): number;
+  winograd_conv(
+    m: number,
+    x: number,
+    n: number,
+    h: number,
+    w: number,
+    cin: number,
+    u: number,
+    cout: number,
+    pt: number,
+    pl: number,
+    ho: number,
+    wo: number,
+    bias: number,
+    res: number,
+    relu: number,
+    y: number,
+    tb: number,
+    kc: number,
+    t0: number,
+    t1: number,
+    work: number,
+  ): void;
 }
 
 /** What our kernels use of tfjs's WASM backend. */
@@ -43,8 +69,9 @@ export interface WasmBackend {
     _free(ptr: number): void;
     HEAPF32: Float32Array;
   };
-  dataIdMap: { get(id: tf.DataId): { memoryOffset: number } | undefined };
+  dataIdMap: { get(id: tf.DataId): { memoryOffset: number } | undefined; has(id: tf.DataId): boolean };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: tf.DataId, force?: boolean): boolean;
 }
 
 const modules = new Map<string, { memory: WebAssembly.Memory; exports: KernelExports }>();

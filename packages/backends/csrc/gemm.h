@@ -1,0 +1,103 @@
+// The matrix-product micro-kernel every convolution of ours runs on: 4 rows × 8 columns of C in
+// eight SIMD accumulators, one k at a time (two 4-float loads of B, four broadcasts of A, eight
+// multiplies and eight adds). Measured here (V8, 128-bit WASM SIMD) it is the fastest shape: 5×8,
+// 6×8, 4×12 or unrolling k make V8 spill registers and run at half speed.
+//
+// A is read through one pointer per row (rows of a matrix, pixels of an NHWC image). B is packed:
+// [k][8] floats per panel of 8 columns, zero-padded. C is written through one pointer per row;
+// the last, partial group of rows points its missing rows at a scratch row (reading any valid A
+// row). The epilogue adds what C already holds (a sum over several k chunks), a bias and a
+// residual, and applies ReLU; `cols` < 8 stores only the first `cols` columns (C's right edge).
+#include <wasm_simd128.h>
+
+typedef float f32;
+
+#define MADD(acc, x, y) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(x, y))
+
+// Loads p[0..n) (n ≤ 4) into a vector, zero-filling the rest, without reading past p[n-1].
+static inline v128_t load_upto4(const f32 *p, int n) {
+  if (n >= 4) return wasm_v128_load(p);
+  return wasm_f32x4_make(p[0], n > 1 ? p[1] : 0.f, n > 2 ? p[2] : 0.f, 0.f);
+}
+
+// Stores the first n (≤ 4) lanes of v at p.
+static inline void store_upto4(f32 *p, v128_t v, int n) {
+  if (n >= 4) {
+    wasm_v128_store(p, v);
+    return;
+  }
+  p[0] = wasm_f32x4_extract_lane(v, 0);
+  if (n > 1) p[1] = wasm_f32x4_extract_lane(v, 1);
+  if (n > 2) p[2] = wasm_f32x4_extract_lane(v, 2);
+}
+
+// One row of the epilogue: (+ C) (+ bias) (+ residual row) (max 0), then store `cols` columns.
+static inline __attribute__((always_inline)) void finish_row(f32 *c, v128_t lo, v128_t hi, int cols, int accumulate,
+                                                             v128_t blo, v128_t bhi, const f32 *res, int relu) {
+  int nlo = cols < 4 ? cols : 4, nhi = cols - nlo;
+  if (accumulate) {
+    lo = wasm_f32x4_add(lo, load_upto4(c, nlo));
+    if (nhi > 0) hi = wasm_f32x4_add(hi, load_upto4(c + 4, nhi));
+  }
+  lo = wasm_f32x4_add(lo, blo);
+  hi = wasm_f32x4_add(hi, bhi);
+  if (res) {
+    lo = wasm_f32x4_add(lo, load_upto4(res, nlo));
+    if (nhi > 0) hi = wasm_f32x4_add(hi, load_upto4(res + 4, nhi));
+  }
+  if (relu) {
+    lo = wasm_f32x4_max(lo, wasm_f32x4_splat(0.f));
+    hi = wasm_f32x4_max(hi, wasm_f32x4_splat(0.f));
+  }
+  store_upto4(c, lo, nlo);
+  if (nhi > 0) store_upto4(c + 4, hi, nhi);
+}
+
+// C rows c0..c3, columns [0, cols) ← Σ_{k < kc} a_r[k]·b[k][·] (+ C when accumulate) (+ bias
+// when not null) (+ residual rows r0..r3 when r0 is not null) (ReLU when relu).
+static inline __attribute__((always_inline)) void gemm_4x8(int kc, const f32 *a0, const f32 *a1, const f32 *a2,
+                                                           const f32 *a3, const f32 *b, f32 *c0, f32 *c1, f32 *c2,
+                                                           f32 *c3, int cols, int accumulate, const f32 *bias,
+                                                           const f32 *r0, const f32 *r1, const f32 *r2,
+                                                           const f32 *r3, int relu) {
+  v128_t z = wasm_f32x4_splat(0.f);
+  v128_t c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+  for (int p = 0; p < kc; p++) {
+    v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+    b += 8;
+    v128_t x = wasm_v128_load32_splat(a0 + p);
+    MADD(c00, x, b0);
+    MADD(c01, x, b1);
+    x = wasm_v128_load32_splat(a1 + p);
+    MADD(c10, x, b0);
+    MADD(c11, x, b1);
+    x = wasm_v128_load32_splat(a2 + p);
+    MADD(c20, x, b0);
+    MADD(c21, x, b1);
+    x = wasm_v128_load32_splat(a3 + p);
+    MADD(c30, x, b0);
+    MADD(c31, x, b1);
+  }
+  v128_t blo = z, bhi = z;
+  if (bias) {
+    int nlo = cols < 4 ? cols : 4;
+    blo = load_upto4(bias, nlo);
+    if (cols > 4) bhi = load_upto4(bias + 4, cols - 4);
+  }
+  finish_row(c0, c00, c01, cols, accumulate, blo, bhi, r0, relu);
+  finish_row(c1, c10, c11, cols, accumulate, blo, bhi, r1, relu);
+  finish_row(c2, c20, c21, cols, accumulate, blo, bhi, r2, relu);
+  finish_row(c3, c30, c31, cols, accumulate, blo, bhi, r3, relu);
+}
+
+// Packs a row-major k × n matrix (rows `ld` floats apart) into panels of 8 columns, [n/8][k][8],
+// zero-padding the last panel's columns and rows k..kp (kp ≥ k: the packed depth).
+static inline void pack_panels(const f32 *w, int k, int n, long ld, int kp, f32 *out) {
+  for (int j0 = 0; j0 < n; j0 += 8) {
+    int cols = n - j0 < 8 ? n - j0 : 8;
+    for (int p = 0; p < kp; p++) {
+      for (int q = 0; q < 8; q++) out[q] = p < k && q < cols ? w[(long)p * ld + j0 + q] : 0.f;
+      out += 8;
+    }
+  }
+}

@@ -1,0 +1,288 @@
+// 3×3 stride-1 convolutions by Winograd's minimal filtering F(m×m, 3×3) (Lavin & Gray, 2015), on
+// NHWC float32 data in the tfjs WASM backend's memory. An output tile of m×m pixels comes from an
+// input tile of α×α (α = m + 2) as  Y = Aᵀ [ Σ_c (G g Gᵀ) ⊙ (Bᵀ d B) ] A : α² products per channel
+// pair instead of 9·m², i.e. 4× fewer for F(4×4, 3×3) and 2.25× fewer for F(2×2, 3×3).
+//
+// Per block of tiles: the input transform writes V[ξ][tile][c] (ξ < α² the position in the
+// transformed tile), then α² matrix products M[ξ] = V[ξ] · U[ξ] on the 4×8 micro-kernel (U the
+// transformed filter, packed once per weight), then the output transform reads M[ξ][tile][k],
+// adds bias and residual, applies ReLU and writes the output. Sums over channels run in chunks of
+// `kc` (products summed in float32 per chunk, chunks added): the transforms amplify rounding in M
+// (Aᵀ has entries up to 8), and short sums keep F(4×4, 3×3) within 4e-6 of float64 where one long
+// sum reaches 1e-5 at 512 channels.
+#include "gemm.h"
+
+#define ADD wasm_f32x4_add
+#define SUB wasm_f32x4_sub
+#define MUL wasm_f32x4_mul
+#define SPLAT wasm_f32x4_splat
+
+// Input transform Bᵀ d along one line of α values, F(4×4, 3×3) (points 0, ±1, ±2, ∞).
+#define BT4(d0, d1, d2, d3, d4, d5, r0, r1, r2, r3, r4, r5)       \
+  do {                                                             \
+    v128_t four = SPLAT(4.f), five = SPLAT(5.f), two = SPLAT(2.f); \
+    r0 = ADD(SUB(MUL(four, d0), MUL(five, d2)), d4);               \
+    r1 = SUB(ADD(d3, d4), MUL(four, ADD(d1, d2)));                 \
+    r2 = ADD(SUB(d4, d3), MUL(four, SUB(d1, d2)));                 \
+    r3 = ADD(SUB(d4, d2), MUL(two, SUB(d3, d1)));                  \
+    r4 = SUB(SUB(d4, d2), MUL(two, SUB(d3, d1)));                  \
+    r5 = ADD(SUB(MUL(four, d1), MUL(five, d3)), d5);               \
+  } while (0)
+
+// Output transform Aᵀ m along one line, F(4×4, 3×3): 6 values → 4.
+#define AT4(m0, m1, m2, m3, m4, m5, o0, o1, o2, o3) \
+  do {                                              \
+    v128_t s12 = ADD(m1, m2), d12 = SUB(m1, m2);    \
+    v128_t s34 = ADD(m3, m4), d34 = SUB(m3, m4);    \
+    o0 = ADD(ADD(m0, s12), s34);                    \
+    o1 = ADD(d12, MUL(SPLAT(2.f), d34));            \
+    o2 = ADD(s12, MUL(SPLAT(4.f), s34));            \
+    o3 = ADD(ADD(d12, MUL(SPLAT(8.f), d34)), m5);   \
+  } while (0)
+
+// F(2×2, 3×3): Bᵀ d (4 → 4) and Aᵀ m (4 → 2).
+#define BT2(d0, d1, d2, d3, r0, r1, r2, r3) \
+  do {                                      \
+    r0 = SUB(d0, d2);                       \
+    r1 = ADD(d1, d2);                       \
+    r2 = SUB(d2, d1);                       \
+    r3 = SUB(d1, d3);                       \
+  } while (0)
+#define AT2(m0, m1, m2, m3, o0, o1) \
+  do {                              \
+    o0 = ADD(ADD(m0, m1), m2);      \
+    o1 = SUB(SUB(m1, m2), m3);      \
+  } while (0)
+
+// Filter transform G g Gᵀ in double precision: g[i][j] (3×3) → u[a][b] (α×α).
+static void filter_tile(int m, const double *g, double *tmp, double *u) {
+  int alpha = m + 2;
+  for (int j = 0; j < 3; j++) {  // tmp = G g  (α × 3)
+    double g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+    if (m == 4) {
+      tmp[0 * 3 + j] = g0 / 4;
+      tmp[1 * 3 + j] = -(g0 + g1 + g2) / 6;
+      tmp[2 * 3 + j] = -(g0 - g1 + g2) / 6;
+      tmp[3 * 3 + j] = g0 / 24 + g1 / 12 + g2 / 6;
+      tmp[4 * 3 + j] = g0 / 24 - g1 / 12 + g2 / 6;
+      tmp[5 * 3 + j] = g2;
+    } else {
+      tmp[0 * 3 + j] = g0;
+      tmp[1 * 3 + j] = (g0 + g1 + g2) / 2;
+      tmp[2 * 3 + j] = (g0 - g1 + g2) / 2;
+      tmp[3 * 3 + j] = g2;
+    }
+  }
+  for (int a = 0; a < alpha; a++) {  // u = tmp Gᵀ
+    double g0 = tmp[a * 3], g1 = tmp[a * 3 + 1], g2 = tmp[a * 3 + 2];
+    double *row = u + a * alpha;
+    if (m == 4) {
+      row[0] = g0 / 4;
+      row[1] = -(g0 + g1 + g2) / 6;
+      row[2] = -(g0 - g1 + g2) / 6;
+      row[3] = g0 / 24 + g1 / 12 + g2 / 6;
+      row[4] = g0 / 24 - g1 / 12 + g2 / 6;
+      row[5] = g2;
+    } else {
+      row[0] = g0;
+      row[1] = (g0 + g1 + g2) / 2;
+      row[2] = (g0 - g1 + g2) / 2;
+      row[3] = g2;
+    }
+  }
+}
+
+// Transformed filter U[ξ][k/8][c][8] (ξ < α², c < cinp = cin rounded up to 4, k < cout rounded up
+// to 8, zero-padded) of a 3×3 filter in tfjs's HWIO layout w[3][3][cin][cout]. With `flip`, the
+// filter of the input gradient instead: w'[i][j][o][c] = w[2−i][2−j][c][o] (cin and cout are then
+// w's cout and cin). work: 9 + 3α + α² doubles.
+void winograd_filter(int m, const f32 *w, int cin, int cout, int flip, f32 *u, double *work) {
+  int alpha = m + 2, xi = alpha * alpha;
+  int cinp = (cin + 3) & ~3, panels = (cout + 7) / 8;
+  double *g = work, *tmp = work + 9, *t = tmp + 3 * alpha;
+  // Source strides: the filter's own layout is [3][3][wcin][wcout].
+  int wcout = flip ? cin : cout;
+  for (int c = 0; c < cinp; c++) {
+    for (int k = 0; k < panels * 8; k++) {
+      if (c < cin && k < cout) {
+        for (int i = 0; i < 3; i++)
+          for (int j = 0; j < 3; j++) {
+            long src = flip ? (((long)(2 - i) * 3 + (2 - j)) * cout + k) * wcout + c
+                            : (((long)i * 3 + j) * cin + c) * wcout + k;
+            g[i * 3 + j] = w[src];
+          }
+        filter_tile(m, g, tmp, t);
+      } else {
+        for (int e = 0; e < xi; e++) t[e] = 0.0;
+      }
+      for (int e = 0; e < xi; e++) u[(((long)e * panels + k / 8) * cinp + c) * 8 + (k & 7)] = (f32)t[e];
+    }
+  }
+}
+
+// Input transform of one tile (α×α pixels from (y0, x0), zero outside [0, h) × [0, w)) for all
+// channels, into V[ξ][row][·] (ξ stride `xs` floats). tmp: α² vectors.
+static inline __attribute__((always_inline)) void input_tile(int m, const f32 *img, int h, int w, int cin, int y0, int x0, f32 *v, long xs, f32 *tmp) {
+  int alpha = m + 2;
+  int inside = y0 >= 0 && x0 >= 0 && y0 + alpha <= h && x0 + alpha <= w;
+  v128_t z = SPLAT(0.f);
+  for (int c = 0; c < cin; c += 4) {
+    int n = cin - c < 4 ? cin - c : 4;
+    // Rows: t[i][·] = Bᵀ applied along row i of the patch.
+    for (int i = 0; i < alpha; i++) {
+      int y = y0 + i;
+      v128_t d[6];
+      if (inside) {
+        const f32 *p = img + ((long)y * w + x0) * cin + c;
+        for (int j = 0; j < alpha; j++) d[j] = n == 4 ? wasm_v128_load(p + (long)j * cin) : load_upto4(p + (long)j * cin, n);
+      } else {
+        for (int j = 0; j < alpha; j++) {
+          int x = x0 + j;
+          d[j] = (y < 0 || y >= h || x < 0 || x >= w) ? z : load_upto4(img + ((long)y * w + x) * cin + c, n);
+        }
+      }
+      v128_t *o = (v128_t *)tmp + i * alpha;
+      if (m == 4)
+        BT4(d[0], d[1], d[2], d[3], d[4], d[5], o[0], o[1], o[2], o[3], o[4], o[5]);
+      else
+        BT2(d[0], d[1], d[2], d[3], o[0], o[1], o[2], o[3]);
+    }
+    // Columns: V[a·α + j] = Bᵀ applied along column j.
+    for (int j = 0; j < alpha; j++) {
+      const v128_t *t = (const v128_t *)tmp + j;
+      v128_t r[6];
+      if (m == 4)
+        BT4(t[0], t[alpha], t[2 * alpha], t[3 * alpha], t[4 * alpha], t[5 * alpha], r[0], r[1], r[2], r[3], r[4],
+            r[5]);
+      else
+        BT2(t[0], t[alpha], t[2 * alpha], t[3 * alpha], r[0], r[1], r[2], r[3]);
+      for (int a = 0; a < alpha; a++) wasm_v128_store(v + (long)(a * alpha + j) * xs + c, r[a]);
+    }
+  }
+}
+
+// Output transform of one tile: M[ξ][row][·] (ξ stride `xs`) → the m×m pixels from (y0, x0) that
+// lie inside [0, ho) × [0, wo), + bias, + residual, ReLU. tmp: α·m vectors.
+static inline __attribute__((always_inline)) void output_tile(int m, const f32 *mm, long xs, int cout, int ho, int wo, int y0, int x0, const f32 *bias,
+                        const f32 *res, int relu, f32 *out, f32 *tmp) {
+  int alpha = m + 2;
+  int rows = ho - y0 < m ? ho - y0 : m, cols = wo - x0 < m ? wo - x0 : m;
+  v128_t z = SPLAT(0.f);
+  for (int k = 0; k < cout; k += 4) {
+    int n = cout - k < 4 ? cout - k : 4;
+    // Rows of the α×α tile: t[a][·] = Aᵀ along row a.
+    for (int a = 0; a < alpha; a++) {
+      const f32 *p = mm + (long)(a * alpha) * xs + k;
+      v128_t *o = (v128_t *)tmp + a * m;
+      if (m == 4)
+        AT4(wasm_v128_load(p), wasm_v128_load(p + xs), wasm_v128_load(p + 2 * xs), wasm_v128_load(p + 3 * xs),
+            wasm_v128_load(p + 4 * xs), wasm_v128_load(p + 5 * xs), o[0], o[1], o[2], o[3]);
+      else
+        AT2(wasm_v128_load(p), wasm_v128_load(p + xs), wasm_v128_load(p + 2 * xs), wasm_v128_load(p + 3 * xs), o[0],
+            o[1]);
+    }
+    v128_t b = bias ? load_upto4(bias + k, n) : z;
+    for (int j = 0; j < cols; j++) {
+      const v128_t *t = (const v128_t *)tmp + j;
+      v128_t r0, r1, r2 = z, r3 = z;
+      if (m == 4)
+        AT4(t[0], t[m], t[2 * m], t[3 * m], t[4 * m], t[5 * m], r0, r1, r2, r3);
+      else
+        AT2(t[0], t[m], t[2 * m], t[3 * m], r0, r1);
+      for (int i = 0; i < rows; i++) {
+        long at = ((long)(y0 + i) * wo + x0 + j) * cout + k;
+        v128_t v = ADD(i == 0 ? r0 : i == 1 ? r1 : i == 2 ? r2 : r3, b);
+        if (res) v = ADD(v, n == 4 ? wasm_v128_load(res + at) : load_upto4(res + at, n));
+        if (relu) v = wasm_f32x4_max(v, z);
+        if (n == 4)
+          wasm_v128_store(out + at, v);
+        else
+          store_upto4(out + at, v, n);
+      }
+    }
+  }
+}
+
+// Tiles per block (a multiple of 4) for `tiles` tiles in all. V and M of a block (α²·tb·(cinp +
+// coutp) floats) should stay in about half of a 1 MB L2; but U is read once per block, so when U
+// outweighs the transformed tiles (many channels, few tiles) one block takes all of them.
+int winograd_block_tiles(int m, int cin, int cout, int tiles) {
+  int alpha = m + 2;
+  long cinp = (cin + 3) & ~3, coutp = (cout + 7) & ~7;
+  long per_tile = (long)alpha * alpha * (cinp + coutp) * 4;
+  long filter = (long)alpha * alpha * cinp * coutp * 4;
+  long tb = (512 * 1024) / per_tile;
+  if ((long)tiles * per_tile <= 2 * filter) tb = tiles;
+  if (tb < 4) tb = 4;
+  if (tb > 256) tb = 256;
+  return (int)((tb + 3) & ~3);
+}
+
+// Floats between consecutive ξ in V (rows of `width` floats, tb rows): padded by 64 bytes when a
+// multiple of 1 kB, so that the α² rows the transforms touch together do not share cache sets.
+static inline long xi_stride(int tb, int width) {
+  long s = (long)tb * width;
+  return (s & 255) == 0 ? s + 16 : s;
+}
+
+// Scratch floats winograd_conv needs for blocks of tb tiles.
+long winograd_scratch(int m, int cin, int cout, int tb) {
+  int alpha = m + 2;
+  return alpha * alpha * (xi_stride(tb, (cin + 3) & ~3) + xi_stride(tb, (cout + 7) & ~7)) + 4 * alpha * alpha;
+}
+
+// y[b][oy][ox][k] = Σ_{i,j,c} x[b][oy + i − pt][ox + j − pl][c]·w[i][j][c][k] (+ bias[k])
+// (+ res[b][oy][ox][k]) (ReLU), for the tiles [t0, t1) of the n·⌈ho/m⌉·⌈wo/m⌉ tiles, with U from
+// winograd_filter. `kc`: channels per partial sum (a multiple of 4). work: winograd_scratch floats.
+static inline __attribute__((always_inline)) void conv_tiles(int m, const f32 *x, int n, int h, int w, int cin, const f32 *u, int cout, int pt, int pl, int ho,
+                   int wo, const f32 *bias, const f32 *res, int relu, f32 *y, int tb, int kc, int t0, int t1,
+                   f32 *work) {
+  int alpha = m + 2, xi = alpha * alpha;
+  int cinp = (cin + 3) & ~3, coutp = (cout + 7) & ~7, panels = coutp / 8;
+  int th = (ho + m - 1) / m, tw = (wo + m - 1) / m, per_image = th * tw;
+  long vs = xi_stride(tb, cinp), ms = xi_stride(tb, coutp);  // ξ strides in V and M
+  f32 *v = work, *mm = v + xi * vs, *tmp = mm + xi * ms;
+  for (int b0 = t0; b0 < t1; b0 += tb) {
+    int count = t1 - b0 < tb ? t1 - b0 : tb;
+    int rows4 = (count + 3) & ~3;
+    for (int r = 0; r < count; r++) {
+      int t = b0 + r, img = t / per_image, ty = (t % per_image) / tw, tx = t % tw;
+      input_tile(m, x + (long)img * h * w * cin, h, w, cin, ty * m - pt, tx * m - pl, v + (long)r * cinp, vs, tmp);
+    }
+    for (int r = count; r < rows4; r++)
+      for (int e = 0; e < xi; e++)
+        for (int c = 0; c < cinp; c += 4) wasm_v128_store(v + e * vs + (long)r * cinp + c, SPLAT(0.f));
+    for (int e = 0; e < xi; e++) {
+      const f32 *ve = v + e * vs;
+      f32 *me = mm + e * ms;
+      const f32 *ue = u + (long)e * panels * cinp * 8;
+      for (int c0 = 0; c0 < cinp; c0 += kc) {
+        int k = cinp - c0 < kc ? cinp - c0 : kc;
+        for (int p = 0; p < panels; p++) {
+          const f32 *bp = ue + ((long)p * cinp + c0) * 8;
+          for (int r = 0; r < rows4; r += 4) {
+            const f32 *a = ve + (long)r * cinp + c0;
+            f32 *c = me + (long)r * coutp + p * 8;
+            gemm_4x8(k, a, a + cinp, a + 2 * cinp, a + 3 * cinp, bp, c, c + coutp, c + 2 * coutp, c + 3 * coutp, 8,
+                     c0 > 0, 0, 0, 0, 0, 0, 0);
+          }
+        }
+      }
+    }
+    for (int r = 0; r < count; r++) {
+      int t = b0 + r, img = t / per_image, ty = (t % per_image) / tw, tx = t % tw;
+      long off = (long)img * ho * wo * cout;
+      output_tile(m, mm + (long)r * coutp, ms, cout, ho, wo, ty * m, tx * m, bias, res ? res + off : 0, relu, y + off,
+                  tmp);
+    }
+  }
+}
+
+void winograd_conv(int m, const f32 *x, int n, int h, int w, int cin, const f32 *u, int cout, int pt, int pl, int ho,
+                   int wo, const f32 *bias, const f32 *res, int relu, f32 *y, int tb, int kc, int t0, int t1,
+                   f32 *work) {
+  if (m == 4)
+    conv_tiles(4, x, n, h, w, cin, u, cout, pt, pl, ho, wo, bias, res, relu, y, tb, kc, t0, t1, work);
+  else
+    conv_tiles(2, x, n, h, w, cin, u, cout, pt, pl, ho, wo, bias, res, relu, y, tb, kc, t0, t1, work);
+}

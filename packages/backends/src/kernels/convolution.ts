@@ -1,0 +1,255 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type ConvPath, type ConvShape, chooseConvPath } from './conv-paths.js';
+import { FilterCache } from './filter-cache.js';
+import { checkSameMemory, type KernelExports, loadWasmKernels, offsetOf, type WasmBackend } from './wasm-kernels.js';
+
+/**
+ * Our convolution kernels for tfjs's WASM backend (csrc/winograd.c, csrc/gemm.h), registered in
+ * place of tfjs's Conv2D, FusedConv2D and Conv2DBackpropInput. Each call picks a path for its
+ * shape (conv-paths.ts, decided by measurement): ours, or the kernel it replaced (XNNPACK), which
+ * also takes everything ours does not do (NCHW, dilation, other activations).
+ */
+
+/** Floats summed per partial sum in the Winograd products (see csrc/winograd.c). */
+const WINOGRAD_CHUNK = 32;
+
+interface ConvAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dilations: [number, number] | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  activation?: string;
+  inputShape?: [number, number, number, number];
+}
+
+/** One convolution as our kernels see it: NHWC, explicit padding, output size. */
+interface Plan extends ConvShape {
+  padTop: number;
+  padLeft: number;
+  outHeight: number;
+  outWidth: number;
+}
+
+const registered = new Set<string>();
+const caches = new WeakMap<object, FilterCache>();
+let forcedPath: ConvPath | 'auto' = 'auto';
+
+/**
+ * Forces one path for every convolution that path can do ('tfjs' for all), or 'auto' (the
+ * measured choice). For benchmarks and tests; returns the previous setting.
+ */
+export function setConvolutionPath(path: ConvPath | 'auto'): ConvPath | 'auto' {
+  const previous = forcedPath;
+  forcedPath = path;
+  return previous;
+}
+
+function cacheOf(backend: WasmBackend): FilterCache {
+  let cache = caches.get(backend);
+  if (!cache) {
+    cache = new FilterCache(backend);
+    caches.set(backend, cache);
+  }
+  return cache;
+}
+
+/** Bytes held by transformed filters on `backendName` (for memory reports and tests). */
+export function filterCacheStats(backendName = 'wasm'): { bytes: number; tensors: number } {
+  const backend = tf.findBackend(backendName) as unknown as WasmBackend | null;
+  const cache = backend ? caches.get(backend) : undefined;
+  return cache ? cache.stats() : { bytes: 0, tensors: 0 };
+}
+
+function pathFor(plan: Plan, threads: number): ConvPath {
+  const measured = chooseConvPath(plan, threads);
+  if (forcedPath === 'auto') return measured;
+  if (forcedPath === 'tfjs') return 'tfjs';
+  return chooseConvPath(plan, threads, forcedPath);
+}
+
+function winogradM(path: ConvPath): number {
+  return path === 'winograd2' ? 2 : 4;
+}
+
+/** Runs a Winograd convolution of `x` into a new output; the filter comes from the cache. */
+function runWinograd(
+  k: KernelExports,
+  b: WasmBackend,
+  m: number,
+  x: tf.TensorInfo,
+  u: number,
+  plan: Plan,
+  bias: tf.TensorInfo | null,
+  residual: tf.TensorInfo | null,
+  relu: boolean,
+  kernel: string,
+): tf.TensorInfo {
+  const { batch, inHeight, inWidth, inChannels, outChannels, outHeight, outWidth } = plan;
+  const out = b.makeOutput([batch, outHeight, outWidth, outChannels], 'float32');
+  if (batch * outHeight * outWidth * outChannels === 0) return out;
+  const tiles = batch * Math.ceil(outHeight / m) * Math.ceil(outWidth / m);
+  const tb = k.winograd_block_tiles(m, inChannels, outChannels, tiles);
+  const work = b.wasm._malloc(4 * k.winograd_scratch(m, inChannels, outChannels, tb));
+  try {
+    k.winograd_conv(
+      m,
+      offsetOf(b, x, kernel),
+      batch,
+      inHeight,
+      inWidth,
+      inChannels,
+      u,
+      outChannels,
+      plan.padTop,
+      plan.padLeft,
+      outHeight,
+      outWidth,
+      bias ? offsetOf(b, bias, kernel) : 0,
+      residual ? offsetOf(b, residual, kernel) : 0,
+      relu ? 1 : 0,
+      offsetOf(b, out, kernel),
+      tb,
+      WINOGRAD_CHUNK,
+      0,
+      tiles,
+      work,
+    );
+  } finally {
+    b.wasm._free(work);
+  }
+  return out;
+}
+
+/** The Winograd form of a 3×3 filter (flipped and transposed for the input gradient), cached. */
+function winogradFilter(
+  k: KernelExports,
+  b: WasmBackend,
+  filter: tf.TensorInfo,
+  m: number,
+  cin: number,
+  cout: number,
+  flip: boolean,
+  kernel: string,
+): number {
+  const alpha = m + 2;
+  const bytes = 4 * alpha * alpha * (Math.ceil(cin / 4) * 4) * (Math.ceil(cout / 8) * 8);
+  return cacheOf(b).get(filter, `winograd${m}${flip ? '-flipped' : ''}`, bytes, (u) => {
+    const work = b.wasm._malloc(8 * (9 + 3 * alpha + alpha * alpha));
+    try {
+      k.winograd_filter(m, offsetOf(b, filter, kernel), cin, cout, flip ? 1 : 0, u, work);
+    } finally {
+      b.wasm._free(work);
+    }
+  });
+}
+
+/** The plan of a forward convolution, or null when ours cannot run it (the original kernel does). */
+function forwardPlan(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: ConvAttrs): Plan | null {
+  if (attrs.dataFormat !== 'NHWC' || x.dtype !== 'float32' || filter.dtype !== 'float32') return null;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
+  return {
+    batch: info.batchSize,
+    inHeight: info.inHeight,
+    inWidth: info.inWidth,
+    inChannels: info.inChannels,
+    outChannels: info.outChannels,
+    kernelHeight: info.filterHeight,
+    kernelWidth: info.filterWidth,
+    strideHeight: info.strideHeight,
+    strideWidth: info.strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+    outHeight: info.outHeight,
+    outWidth: info.outWidth,
+  };
+}
+
+/** Registers our convolution kernels for the WASM backend `backendName`; false when our module cannot load there. */
+export async function registerConvolutionKernels(backendName = 'wasm', threads = 1): Promise<boolean> {
+  if (registered.has(backendName)) return true;
+  const k = await loadWasmKernels(backendName);
+  if (!k) return false;
+
+  const replace = (kernelName: string, ours: (original: tf.KernelFunc) => tf.KernelFunc): void => {
+    const original = tf.getKernel(kernelName, backendName);
+    if (!original) return;
+    tf.unregisterKernel(kernelName, backendName);
+    tf.registerKernel({ kernelName, backendName, kernelFunc: ours(original.kernelFunc) });
+  };
+
+  const forward =
+    (kernelName: string) =>
+    (original: tf.KernelFunc): tf.KernelFunc =>
+    (args) => {
+      const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+      const attrs = args.attrs as unknown as ConvAttrs;
+      const activation = attrs.activation ?? 'linear';
+      if (!x || !filter || preluActivationWeights || (activation !== 'linear' && activation !== 'relu'))
+        return original(args);
+      if (bias && (bias.shape.length !== 1 || bias.dtype !== 'float32')) return original(args);
+      const plan = forwardPlan(x, filter, attrs);
+      if (!plan || (bias && bias.shape[0] !== plan.outChannels)) return original(args);
+      const path = pathFor(plan, threads);
+      if (path !== 'winograd4' && path !== 'winograd2') return original(args);
+      const b = args.backend as unknown as WasmBackend;
+      checkSameMemory(backendName, b, kernelName);
+      const m = winogradM(path);
+      const u = winogradFilter(k, b, filter, m, plan.inChannels, plan.outChannels, false, kernelName);
+      return runWinograd(k, b, m, x, u, plan, bias ?? null, null, activation === 'relu', kernelName);
+    };
+
+  replace('Conv2D', forward('Conv2D'));
+  replace('FusedConv2D', forward('FusedConv2D'));
+
+  // The input gradient of a 3×3 stride-1 convolution is one: dy with the flipped filter (in and
+  // out channels swapped), padded by 2 − the forward padding, giving x's size.
+  replace('Conv2DBackpropInput', (original) => (args) => {
+    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const attrs = args.attrs as unknown as ConvAttrs;
+    const inputShape = attrs.inputShape;
+    if (!inputShape || attrs.dataFormat !== 'NHWC' || dy.dtype !== 'float32' || filter.dtype !== 'float32')
+      return original(args);
+    const info = tf.backend_util.computeConv2DInfo(
+      inputShape,
+      filter.shape as [number, number, number, number],
+      attrs.strides,
+      1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+    );
+    const plan: Plan = {
+      batch: info.batchSize,
+      inHeight: info.outHeight,
+      inWidth: info.outWidth,
+      inChannels: info.outChannels,
+      outChannels: info.inChannels,
+      kernelHeight: info.filterHeight,
+      kernelWidth: info.filterWidth,
+      strideHeight: info.strideHeight,
+      strideWidth: info.strideWidth,
+      padTop: info.filterHeight - 1 - info.padInfo.top,
+      padLeft: info.filterWidth - 1 - info.padInfo.left,
+      outHeight: info.inHeight,
+      outWidth: info.inWidth,
+    };
+    const path = pathFor(plan, threads);
+    if (path !== 'winograd4' && path !== 'winograd2') return original(args);
+    const b = args.backend as unknown as WasmBackend;
+    checkSameMemory(backendName, b, 'Conv2DBackpropInput');
+    const m = winogradM(path);
+    const u = winogradFilter(k, b, filter, m, plan.inChannels, plan.outChannels, true, 'Conv2DBackpropInput');
+    return runWinograd(k, b, m, dy, u, plan, null, null, false, 'Conv2DBackpropInput');
+  });
+
+  registered.add(backendName);
+  return true;
+}
