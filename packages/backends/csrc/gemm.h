@@ -53,6 +53,48 @@ static inline __attribute__((always_inline)) void finish_row(f32 *c, v128_t lo, 
   if (nhi > 0) store_upto4(c + 4, hi, nhi);
 }
 
+// The accumulators of one 4×8 block of C, zeroed.
+#define GEMM_4x8_ZERO()                                                               \
+  v128_t c00 = wasm_f32x4_splat(0.f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, \
+         c30 = c00, c31 = c00
+
+// Adds Σ_{k < kc} a_r[k]·b[k][·] to the accumulators; b advances by kc·8 floats.
+#define GEMM_4x8_STEPS(kc, a0, a1, a2, a3, b)                         \
+  for (int p_ = 0; p_ < (kc); p_++) {                                 \
+    v128_t b0_ = wasm_v128_load(b), b1_ = wasm_v128_load((b) + 4);    \
+    (b) += 8;                                                         \
+    v128_t x_ = wasm_v128_load32_splat((a0) + p_);                    \
+    MADD(c00, x_, b0_);                                               \
+    MADD(c01, x_, b1_);                                               \
+    x_ = wasm_v128_load32_splat((a1) + p_);                           \
+    MADD(c10, x_, b0_);                                               \
+    MADD(c11, x_, b1_);                                               \
+    x_ = wasm_v128_load32_splat((a2) + p_);                           \
+    MADD(c20, x_, b0_);                                               \
+    MADD(c21, x_, b1_);                                               \
+    x_ = wasm_v128_load32_splat((a3) + p_);                           \
+    MADD(c30, x_, b0_);                                               \
+    MADD(c31, x_, b1_);                                               \
+  }
+
+// Stores the accumulators to rows c0..c3 through the epilogue (see finish_row).
+static inline __attribute__((always_inline)) void gemm_4x8_finish(v128_t c00, v128_t c01, v128_t c10, v128_t c11,
+                                                                  v128_t c20, v128_t c21, v128_t c30, v128_t c31,
+                                                                  f32 *c0, f32 *c1, f32 *c2, f32 *c3, int cols,
+                                                                  int accumulate, const f32 *bias, const f32 *r0,
+                                                                  const f32 *r1, const f32 *r2, const f32 *r3,
+                                                                  int relu) {
+  v128_t blo = wasm_f32x4_splat(0.f), bhi = blo;
+  if (bias) {
+    blo = load_upto4(bias, cols < 4 ? cols : 4);
+    if (cols > 4) bhi = load_upto4(bias + 4, cols - 4);
+  }
+  finish_row(c0, c00, c01, cols, accumulate, blo, bhi, r0, relu);
+  finish_row(c1, c10, c11, cols, accumulate, blo, bhi, r1, relu);
+  finish_row(c2, c20, c21, cols, accumulate, blo, bhi, r2, relu);
+  finish_row(c3, c30, c31, cols, accumulate, blo, bhi, r3, relu);
+}
+
 // C rows c0..c3, columns [0, cols) ← Σ_{k < kc} a_r[k]·b[k][·] (+ C when accumulate) (+ bias
 // when not null) (+ residual rows r0..r3 when r0 is not null) (ReLU when relu).
 static inline __attribute__((always_inline)) void gemm_4x8(int kc, const f32 *a0, const f32 *a1, const f32 *a2,
@@ -60,34 +102,10 @@ static inline __attribute__((always_inline)) void gemm_4x8(int kc, const f32 *a0
                                                            f32 *c3, int cols, int accumulate, const f32 *bias,
                                                            const f32 *r0, const f32 *r1, const f32 *r2,
                                                            const f32 *r3, int relu) {
-  v128_t z = wasm_f32x4_splat(0.f);
-  v128_t c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
-  for (int p = 0; p < kc; p++) {
-    v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
-    b += 8;
-    v128_t x = wasm_v128_load32_splat(a0 + p);
-    MADD(c00, x, b0);
-    MADD(c01, x, b1);
-    x = wasm_v128_load32_splat(a1 + p);
-    MADD(c10, x, b0);
-    MADD(c11, x, b1);
-    x = wasm_v128_load32_splat(a2 + p);
-    MADD(c20, x, b0);
-    MADD(c21, x, b1);
-    x = wasm_v128_load32_splat(a3 + p);
-    MADD(c30, x, b0);
-    MADD(c31, x, b1);
-  }
-  v128_t blo = z, bhi = z;
-  if (bias) {
-    int nlo = cols < 4 ? cols : 4;
-    blo = load_upto4(bias, nlo);
-    if (cols > 4) bhi = load_upto4(bias + 4, cols - 4);
-  }
-  finish_row(c0, c00, c01, cols, accumulate, blo, bhi, r0, relu);
-  finish_row(c1, c10, c11, cols, accumulate, blo, bhi, r1, relu);
-  finish_row(c2, c20, c21, cols, accumulate, blo, bhi, r2, relu);
-  finish_row(c3, c30, c31, cols, accumulate, blo, bhi, r3, relu);
+  GEMM_4x8_ZERO();
+  GEMM_4x8_STEPS(kc, a0, a1, a2, a3, b);
+  gemm_4x8_finish(c00, c01, c10, c11, c20, c21, c30, c31, c0, c1, c2, c3, cols, accumulate, bias, r0, r1, r2, r3,
+                  relu);
 }
 
 // Packs a row-major k × n matrix (rows `ld` floats apart) into panels of 8 columns, [n/8][k][8],

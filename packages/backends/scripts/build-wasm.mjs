@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SOURCES = ['bn.c', 'elementwise.c', 'winograd.c'];
+const SOURCES = ['bn.c', 'elementwise.c', 'winograd.c', 'conv_gemm.c', 'conv_filter_grad.c'];
 /** Headers the sources include (part of the source hash). */
 const HEADERS = ['gemm.h'];
 const target = join(pkg, 'src/kernels/kernels-wasm.ts');
@@ -31,6 +31,12 @@ const EXPORTS = [
   'winograd_block_tiles',
   'winograd_scratch',
   'winograd_conv',
+  'conv_gemm_pack',
+  'conv_gemm_block_rows',
+  'conv_gemm',
+  'conv_filter_grad_band_rows',
+  'conv_filter_grad',
+  'conv_filter_grad_store',
 ];
 const CLANG = process.env.CLANG ?? 'clang';
 const OBJDUMP = process.env.LLVM_OBJDUMP ?? '/usr/lib/llvm-14/bin/llvm-objdump';

@@ -34,6 +34,16 @@ const WINOGRAD_CASES: Case[] = [
   { x: [2, 7, 7, 96], w: [3, 3, 96, 64], stride: 1, pad: explicit(1, 1, 1, 1) },
 ];
 
+/** Shapes for the matrix-product kernels: 1×1 (strided), 3×3 stride 2, 7×7 stride 2, 3×3 stride 1; channel tails. */
+const GEMM_CASES: Case[] = [
+  { x: [2, 9, 7, 12], w: [1, 1, 12, 20], stride: 1, pad: 'valid', bias: true, activation: 'relu' },
+  { x: [3, 9, 10, 6], w: [1, 1, 6, 13], stride: 2, pad: 'valid' },
+  { x: [2, 11, 9, 5], w: [3, 3, 5, 9], stride: 2, pad: explicit(1, 1, 1, 1), bias: true },
+  { x: [1, 19, 17, 3], w: [7, 7, 3, 8], stride: 2, pad: explicit(3, 3, 3, 3), bias: true, activation: 'relu' },
+  { x: [2, 8, 8, 16], w: [3, 3, 16, 16], stride: 1, pad: 'same' },
+  { x: [1, 6, 5, 33], w: [3, 3, 33, 7], stride: 1, pad: explicit(0, 2, 2, 1), bias: true },
+];
+
 interface Data {
   x: Float32Array;
   w: Float32Array;
@@ -58,8 +68,14 @@ function data(c: Case, seed: number): Data {
   });
 }
 
-/** Forward (fused when the case has bias or activation) and the input gradient of one case. */
-function run(c: Case, d: Data): { y: Float32Array; dx: Float32Array } {
+interface Outputs {
+  y: Float32Array;
+  dx: Float32Array;
+  dw: Float32Array;
+}
+
+/** Forward (fused when the case has bias or activation), input and weight gradients of one case. */
+function run(c: Case, d: Data): Outputs {
   return tf.tidy(() => {
     const x = tf.tensor4d(d.x, c.x);
     const w = tf.tensor4d(d.w, c.w);
@@ -74,12 +90,15 @@ function run(c: Case, d: Data): { y: Float32Array; dx: Float32Array } {
           activation: c.activation ?? 'linear',
         })
       : tf.conv2d(x, w, c.stride, c.pad);
-    const dx = tf.conv2dTranspose(tf.tensor(d.dy, y.shape) as tf.Tensor4D, w, c.x, c.stride, c.pad);
-    return { y: y.dataSync() as Float32Array, dx: dx.dataSync() as Float32Array };
+    const dy = tf.tensor(d.dy, y.shape) as tf.Tensor4D;
+    const dx = tf.conv2dTranspose(dy, w, c.x, c.stride, c.pad);
+    // Conv2DBackpropFilter(x, dy) is the gradient of Σ conv(x, w)·dy with respect to w.
+    const dw = tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, c.stride, c.pad), dy)))(w);
+    return { y: y.dataSync() as Float32Array, dx: dx.dataSync() as Float32Array, dw: dw.dataSync() as Float32Array };
   });
 }
 
-async function references(cases: Case[]): Promise<{ data: Data[]; cpu: { y: Float32Array; dx: Float32Array }[] }> {
+async function references(cases: Case[]): Promise<{ data: Data[]; cpu: Outputs[] }> {
   await initBackend({ prefer: 'cpu' });
   const all = cases.map((c, i) => data(c, 10 * i + 1));
   return { data: all, cpu: cases.map((c, i) => run(c, all[i] as Data)) };
@@ -89,7 +108,7 @@ afterEach(() => {
   setConvolutionPath('auto');
 });
 
-describe('our WASM SIMD convolution kernels (csrc/winograd.c) against tfjs’s CPU kernels', () => {
+describe('our WASM SIMD convolution kernels (csrc/) against tfjs’s CPU kernels', () => {
   it('Winograd F(4×4, 3×3) and F(2×2, 3×3): forward (bias, ReLU) and input gradient within 1e-5 relative', async () => {
     const { data: all, cpu } = await references(WINOGRAD_CASES);
     await initBackend({ prefer: 'wasm' });
@@ -98,13 +117,29 @@ describe('our WASM SIMD convolution kernels (csrc/winograd.c) against tfjs’s C
       WINOGRAD_CASES.forEach((c, i) => {
         const before = tf.memory().numTensors;
         const ours = run(c, all[i] as Data);
-        const ref = cpu[i] as { y: Float32Array; dx: Float32Array };
+        const ref = cpu[i] as Outputs;
         expect(relError(ours.y, ref.y), `${path} case ${i} forward`).toBeLessThan(1e-5);
         expect(relError(ours.dx, ref.dx), `${path} case ${i} input gradient`).toBeLessThan(1e-5);
         expect(tf.memory().numTensors).toBe(before);
       });
     }
     // Every transformed filter was freed with its weight.
+    expect(filterCacheStats()).toEqual({ bytes: 0, tensors: 0 });
+  });
+
+  it('matrix-product kernels: forward (bias, ReLU, strides, padding) and weight gradient within 1e-5 relative', async () => {
+    const { data: all, cpu } = await references(GEMM_CASES);
+    await initBackend({ prefer: 'wasm' });
+    setConvolutionPath('gemm');
+    GEMM_CASES.forEach((c, i) => {
+      const before = tf.memory().numTensors;
+      const ours = run(c, all[i] as Data);
+      const ref = cpu[i] as Outputs;
+      expect(relError(ours.y, ref.y), `case ${i} forward`).toBeLessThan(1e-5);
+      expect(relError(ours.dx, ref.dx), `case ${i} input gradient`).toBeLessThan(1e-5);
+      expect(relError(ours.dw, ref.dw), `case ${i} weight gradient`).toBeLessThan(1e-5);
+      expect(tf.memory().numTensors).toBe(before);
+    });
     expect(filterCacheStats()).toEqual({ bytes: 0, tensors: 0 });
   });
 

@@ -61,7 +61,7 @@ export function filterCacheStats(backendName = 'wasm'): { bytes: number; tensors
   return cache ? cache.stats() : { bytes: 0, tensors: 0 };
 }
 
-function pathFor(plan: Plan, threads: number): ConvPath {
+function pathFor(plan: ConvShape, threads: number): ConvPath {
   const measured = chooseConvPath(plan, threads);
   if (forcedPath === 'auto') return measured;
   if (forcedPath === 'tfjs') return 'tfjs';
@@ -114,6 +114,65 @@ function runWinograd(
       0,
       tiles,
       work,
+    );
+  } finally {
+    b.wasm._free(work);
+  }
+  return out;
+}
+
+/** Runs a convolution as an implicit matrix product (csrc/conv_gemm.c) into a new output. */
+function runGemm(
+  k: KernelExports,
+  b: WasmBackend,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  plan: Plan,
+  bias: tf.TensorInfo | null,
+  residual: tf.TensorInfo | null,
+  relu: boolean,
+  kernel: string,
+): tf.TensorInfo {
+  const { batch, inHeight, inWidth, inChannels, outChannels, outHeight, outWidth, kernelHeight, kernelWidth } = plan;
+  const out = b.makeOutput([batch, outHeight, outWidth, outChannels], 'float32');
+  const pixels = batch * outHeight * outWidth;
+  if (pixels * outChannels === 0) return out;
+  const depth = kernelHeight * kernelWidth * inChannels;
+  const packed = cacheOf(b).get(filter, 'gemm', 4 * depth * Math.ceil(outChannels / 8) * 8, (p) =>
+    k.conv_gemm_pack(offsetOf(b, filter, kernel), depth, outChannels, p),
+  );
+  const rows = k.conv_gemm_block_rows(depth);
+  // Scratch: the indirection buffer, cin zeros, 8 floats for the rows past the end.
+  const indBytes = 4 * rows * kernelHeight * kernelWidth;
+  const work = b.wasm._malloc(indBytes + 4 * inChannels + 32);
+  try {
+    const zero = work + indBytes;
+    b.wasm.HEAPF32.fill(0, zero / 4, zero / 4 + inChannels);
+    k.conv_gemm(
+      offsetOf(b, x, kernel),
+      batch,
+      inHeight,
+      inWidth,
+      inChannels,
+      kernelHeight,
+      kernelWidth,
+      plan.strideHeight,
+      plan.strideWidth,
+      plan.padTop,
+      plan.padLeft,
+      packed,
+      outChannels,
+      outHeight,
+      outWidth,
+      bias ? offsetOf(b, bias, kernel) : 0,
+      residual ? offsetOf(b, residual, kernel) : 0,
+      relu ? 1 : 0,
+      offsetOf(b, out, kernel),
+      0,
+      pixels,
+      work,
+      zero,
+      zero + 4 * inChannels,
     );
   } finally {
     b.wasm._free(work);
@@ -199,9 +258,10 @@ export async function registerConvolutionKernels(backendName = 'wasm', threads =
       const plan = forwardPlan(x, filter, attrs);
       if (!plan || (bias && bias.shape[0] !== plan.outChannels)) return original(args);
       const path = pathFor(plan, threads);
-      if (path !== 'winograd4' && path !== 'winograd2') return original(args);
+      if (path === 'tfjs') return original(args);
       const b = args.backend as unknown as WasmBackend;
       checkSameMemory(backendName, b, kernelName);
+      if (path === 'gemm') return runGemm(k, b, x, filter, plan, bias ?? null, null, activation === 'relu', kernelName);
       const m = winogradM(path);
       const u = winogradFilter(k, b, filter, m, plan.inChannels, plan.outChannels, false, kernelName);
       return runWinograd(k, b, m, x, u, plan, bias ?? null, null, activation === 'relu', kernelName);
@@ -248,6 +308,65 @@ export async function registerConvolutionKernels(backendName = 'wasm', threads =
     const m = winogradM(path);
     const u = winogradFilter(k, b, filter, m, plan.inChannels, plan.outChannels, true, 'Conv2DBackpropInput');
     return runWinograd(k, b, m, dy, u, plan, null, null, false, 'Conv2DBackpropInput');
+  });
+
+  // The weight gradient: our blocked kernel (csrc/conv_filter_grad.c) where the rules say.
+  replace('Conv2DBackpropFilter', (original) => (args) => {
+    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const attrs = args.attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
+    if (attrs.dataFormat !== 'NHWC' || x.dtype !== 'float32' || dy.dtype !== 'float32') return original(args);
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      attrs.filterShape,
+      attrs.strides,
+      1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+    );
+    const shape: ConvShape = {
+      batch: info.batchSize,
+      inHeight: info.inHeight,
+      inWidth: info.inWidth,
+      inChannels: info.inChannels,
+      outChannels: info.outChannels,
+      kernelHeight: info.filterHeight,
+      kernelWidth: info.filterWidth,
+      strideHeight: info.strideHeight,
+      strideWidth: info.strideWidth,
+      gradient: 'filter',
+    };
+    if (pathFor(shape, threads) !== 'gemm') return original(args);
+    const b = args.backend as unknown as WasmBackend;
+    checkSameMemory(backendName, b, 'Conv2DBackpropFilter');
+    const taps = info.filterHeight * info.filterWidth;
+    const dw = b.makeOutput([...attrs.filterShape], 'float32');
+    const floats = taps * Math.ceil(info.inChannels / 4) * 4 * Math.ceil(info.outChannels / 8) * 8;
+    const g = b.wasm._malloc(4 * floats);
+    try {
+      b.wasm.HEAPF32.fill(0, g / 4, g / 4 + floats);
+      k.conv_filter_grad(
+        offsetOf(b, x, 'Conv2DBackpropFilter'),
+        info.inHeight,
+        info.inWidth,
+        info.inChannels,
+        offsetOf(b, dy, 'Conv2DBackpropFilter'),
+        info.outHeight,
+        info.outWidth,
+        info.outChannels,
+        info.filterHeight,
+        info.filterWidth,
+        info.strideHeight,
+        info.padInfo.top,
+        info.padInfo.left,
+        0,
+        info.batchSize * info.outHeight,
+        g,
+      );
+      k.conv_filter_grad_store(g, 1, taps, info.inChannels, info.outChannels, offsetOf(b, dw, 'Conv2DBackpropFilter'));
+    } finally {
+      b.wasm._free(g);
+    }
+    return dw;
   });
 
   registered.add(backendName);

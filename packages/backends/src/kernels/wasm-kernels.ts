@@ -59,6 +59,54 @@ export interface KernelExports {
     t1: number,
     work: number,
   ): void;
+  conv_gemm_pack(w: number, k: number, cout: number, out: number): void;
+  conv_gemm_block_rows(k: number): number;
+  conv_gemm(
+    x: number,
+    n: number,
+    h: number,
+    w: number,
+    cin: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+    packed: number,
+    cout: number,
+    ho: number,
+    wo: number,
+    bias: number,
+    res: number,
+    relu: number,
+    y: number,
+    p0: number,
+    p1: number,
+    ind: number,
+    zero: number,
+    trash: number,
+  ): void;
+  conv_filter_grad_band_rows(wo: number): number;
+  conv_filter_grad(
+    x: number,
+    h: number,
+    w: number,
+    cin: number,
+    dy: number,
+    ho: number,
+    wo: number,
+    cout: number,
+    kh: number,
+    kw: number,
+    s: number,
+    pt: number,
+    pl: number,
+    r0: number,
+    r1: number,
+    g: number,
+  ): void;
+  conv_filter_grad_store(g: number, parts: number, taps: number, cin: number, cout: number, dw: number): void;
 }
 
 /** What our kernels use of tfjs's WASM backend. */

@@ -1,0 +1,267 @@
+#!/usr/bin/env node
+// pnpm bench:kernels — our convolution kernels (csrc/) beside tfjs's own (XNNPACK) on every
+// convolution shape of ResNet-18 and ResNet-50 inference (batch 1, 224×224, optimised) and of a
+// ResNet-20 training step (batch 128, 32×32: forward, input gradient, weight gradient).
+// The shapes are read from the networks themselves (tf.profile of one pass). Each shape runs
+// every path that can compute it, interleaved, repeatedly, in this one process; a path's time is
+// its fastest run's CPU time (process.cpuUsage: the least disturbed by other processes on a
+// shared machine) and the table prints the ratio ours / XNNPACK per shape, the path the rules
+// (CONV_RULES in @resnet/backends) choose, and whether that is the fastest measured.
+//   node bench/kernels.mjs [--reps N] [--only resnet18,resnet50,resnet20] [--json file]
+import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { chooseConvPath, initBackend, setConvolutionPath } from '@resnet/backends';
+import { optimizeForInference } from '@resnet/core';
+import { createModel } from '@resnet/zoo';
+import * as tf from '@tensorflow/tfjs-core';
+
+const { values } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== '--'),
+  options: { reps: { type: 'string' }, only: { type: 'string' }, json: { type: 'string' } },
+});
+const reps = Number(values.reps ?? 7);
+const nets = (values.only ?? 'resnet18,resnet50,resnet20').split(',');
+const CONV_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'];
+const OUR_PATHS = ['winograd4', 'winograd2', 'gemm'];
+
+const info = await initBackend({ prefer: 'wasm', onWarning: () => {} });
+const loadBefore = loadavg()[0];
+
+/** The convolutions of one pass of `run`, by kernel and shapes, with how often each occurs. */
+async function convolutionsOf(net, run) {
+  const profile = await tf.profile(run);
+  const found = new Map();
+  for (const k of profile.kernels) {
+    if (!CONV_KERNELS.includes(k.name)) continue;
+    const key = `${k.name} ${JSON.stringify(k.inputShapes)} ${JSON.stringify(k.outputShapes)}`;
+    const entry = found.get(key) ?? { net, kernel: k.name, inputs: k.inputShapes, output: k.outputShapes[0], count: 0 };
+    entry.count++;
+    found.set(key, entry);
+  }
+  return [...found.values()];
+}
+
+async function shapes() {
+  const all = [];
+  for (const net of nets) {
+    tf.engine().startScope();
+    if (net === 'resnet20') {
+      const model = createModel('resnet20');
+      model.train(true);
+      const x = tf.randomNormal([128, 32, 32, 3]);
+      // The forward convolutions; a training step adds, for each, the weight gradient and (but for
+      // the first, whose input is the image) the input gradient, with the same shapes.
+      const forward = await convolutionsOf(net, () => tf.dispose(model.forward(x)));
+      for (const f of forward) {
+        const [xShape, wShape] = f.inputs;
+        all.push(f, { ...f, kernel: 'Conv2DBackpropFilter', inputs: [xShape, f.output], output: wShape });
+        if (xShape[3] !== 3)
+          all.push({ ...f, kernel: 'Conv2DBackpropInput', inputs: [f.output, wShape], output: xShape });
+      }
+      model.dispose();
+    } else {
+      const model = createModel(net);
+      model.eval();
+      const inference = optimizeForInference(model);
+      const x = tf.randomNormal([1, 224, 224, 3]);
+      all.push(...(await convolutionsOf(net, () => inference.predict(x).dispose())));
+      inference.dispose();
+      model.dispose();
+    }
+    tf.engine().endScope();
+  }
+  return all;
+}
+
+/** Stride and padding of a ResNet convolution from its sizes: padding k // 2 (torchvision's). */
+function geometry(size, kernel, out) {
+  const stride = Math.max(1, Math.round(size / out));
+  const pad = (kernel - 1) >> 1;
+  if (Math.floor((size + 2 * pad - kernel) / stride) + 1 !== out) {
+    throw new Error(`cannot infer stride and padding of a ${kernel}×${kernel} convolution from ${size} to ${out}`);
+  }
+  return { stride, pad };
+}
+
+/** A runnable case for one shape: the call, and the ConvShape the path rules see. */
+function makeCase(s) {
+  const pads = (p) => [
+    [0, 0],
+    [p, p],
+    [p, p],
+    [0, 0],
+  ];
+  if (s.kernel === 'Conv2DBackpropFilter') {
+    const [xShape, dyShape] = s.inputs;
+    const [kh, kw, cin, cout] = s.output;
+    const { stride, pad } = geometry(xShape[1], kh, dyShape[1]);
+    const x = tf.randomNormal(xShape);
+    const dy = tf.randomNormal(dyShape);
+    const attrs = {
+      strides: stride,
+      pad: pads(pad),
+      dataFormat: 'NHWC',
+      dimRoundingMode: undefined,
+      filterShape: s.output,
+    };
+    return {
+      tensors: [x, dy],
+      call: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs),
+      shape: {
+        batch: xShape[0],
+        inHeight: xShape[1],
+        inWidth: xShape[2],
+        inChannels: cin,
+        outChannels: cout,
+        kernelHeight: kh,
+        kernelWidth: kw,
+        strideHeight: stride,
+        strideWidth: stride,
+      },
+      describe: `dW ${xShape.join('×')} ${kh}×${kw}/${stride} ${cin}→${cout}`,
+    };
+  }
+  if (s.kernel === 'Conv2DBackpropInput') {
+    const [dyShape, wShape] = s.inputs;
+    const [kh, kw, cin, cout] = wShape;
+    const xShape = s.output;
+    const { stride, pad } = geometry(xShape[1], kh, dyShape[1]);
+    const dy = tf.randomNormal(dyShape);
+    const w = tf.randomNormal(wShape);
+    const attrs = {
+      strides: stride,
+      pad: pads(pad),
+      dataFormat: 'NHWC',
+      dimRoundingMode: undefined,
+      inputShape: xShape,
+    };
+    return {
+      tensors: [dy, w],
+      call: () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, attrs),
+      // The rules see the convolution that computes it: dy in, cin out.
+      shape: {
+        batch: dyShape[0],
+        inHeight: dyShape[1],
+        inWidth: dyShape[2],
+        inChannels: cout,
+        outChannels: cin,
+        kernelHeight: kh,
+        kernelWidth: kw,
+        strideHeight: stride,
+        strideWidth: stride,
+      },
+      describe: `dX ${xShape.join('×')} ${kh}×${kw}/${stride} ${cin}→${cout}`,
+    };
+  }
+  const [xShape, wShape] = s.inputs;
+  const [kh, kw, cin, cout] = wShape;
+  const { stride, pad } = geometry(xShape[1], kh, s.output[1]);
+  const x = tf.randomNormal(xShape);
+  const w = tf.randomNormal(wShape, 0, Math.sqrt(2 / (kh * kw * cin)));
+  const bias = s.kernel === 'FusedConv2D' ? tf.randomNormal([cout]) : null;
+  return {
+    tensors: [x, w, ...(bias ? [bias] : [])],
+    call: () =>
+      bias
+        ? tf.fused.conv2d({ x, filter: w, strides: stride, pad: pads(pad), bias, activation: 'relu' })
+        : tf.conv2d(x, w, stride, pads(pad)),
+    shape: {
+      batch: xShape[0],
+      inHeight: xShape[1],
+      inWidth: xShape[2],
+      inChannels: cin,
+      outChannels: cout,
+      kernelHeight: kh,
+      kernelWidth: kw,
+      strideHeight: stride,
+      strideWidth: stride,
+    },
+    describe: `${bias ? 'fwd+bias+relu' : 'fwd'} ${xShape.join('×')} ${kh}×${kw}/${stride} ${cin}→${cout}`,
+  };
+}
+
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** Paths that can run a case: tfjs always, ours where the rules' `canRun` allows. */
+function pathsFor(c) {
+  return ['tfjs', ...OUR_PATHS.filter((p) => chooseConvPath(c.shape, info.threads, p) === p)];
+}
+
+function measure(c, paths) {
+  const times = Object.fromEntries(paths.map((p) => [p, []]));
+  const outputs = {};
+  for (let r = 0; r < reps + 2; r++) {
+    for (const p of paths) {
+      setConvolutionPath(p);
+      // The WASM backend runs a kernel synchronously: the call's time is the kernel's.
+      const t = cpuMs();
+      const y = c.call();
+      const ms = cpuMs() - t;
+      if (r >= 2) times[p].push(ms);
+      outputs[p] ??= y.dataSync();
+      y.dispose();
+    }
+  }
+  setConvolutionPath('auto');
+  const ref = outputs.tfjs;
+  let scale = 0;
+  for (const v of ref) scale = Math.max(scale, Math.abs(v));
+  const result = {};
+  for (const p of paths) {
+    let err = 0;
+    const o = outputs[p];
+    for (let i = 0; i < ref.length; i++) err = Math.max(err, Math.abs(o[i] - ref[i]));
+    const sorted = [...times[p]].sort((a, b) => a - b);
+    result[p] = { min: sorted[0], median: sorted[sorted.length >> 1], relError: err / scale };
+  }
+  return result;
+}
+
+const found = await shapes();
+const rows = [];
+for (const s of found) {
+  const c = makeCase(s);
+  const paths = pathsFor(c);
+  const r = measure(c, paths);
+  tf.dispose(c.tensors);
+  const chosen = chooseConvPath(c.shape, info.threads);
+  const best = paths.reduce((a, b) => (r[b].min < r[a].min ? b : a));
+  rows.push({ net: s.net, kernel: s.kernel, shape: c.describe, count: s.count, chosen, best, times: r });
+}
+
+const pad = (v, n) => String(v).padStart(n);
+console.log(
+  `${'net'.padEnd(9)} ${'convolution'.padEnd(40)} ${pad('×', 3)} ${pad('XNNPACK ms', 10)} ${OUR_PATHS.map((p) => pad(`${p}`, 16)).join(' ')}  chosen     fastest`,
+);
+const totals = {};
+for (const row of rows) {
+  const t = row.times;
+  const cells = OUR_PATHS.map((p) => (t[p] ? `${t[p].min.toFixed(2)} ${(t[p].min / t.tfjs.min).toFixed(2)}×` : '—'));
+  console.log(
+    `${row.net.padEnd(9)} ${row.shape.padEnd(40)} ${pad(row.count, 3)} ${pad(t.tfjs.min.toFixed(2), 10)} ${cells.map((x) => pad(x, 16)).join(' ')}  ${row.chosen.padEnd(10)} ${row.best}${row.best === row.chosen ? '' : '  ← rules differ'}`,
+  );
+  const tot = (totals[row.net] ??= { tfjs: 0, chosen: 0, best: 0 });
+  tot.tfjs += row.count * t.tfjs.min;
+  tot.chosen += row.count * (t[row.chosen] ?? t.tfjs).min;
+  tot.best += row.count * t[row.best].min;
+}
+for (const [net, t] of Object.entries(totals)) {
+  console.log(
+    `${net}: convolutions ${t.tfjs.toFixed(1)} ms with XNNPACK, ${t.chosen.toFixed(1)} ms as the rules choose (${(t.chosen / t.tfjs).toFixed(3)}×), ${t.best.toFixed(1)} ms with the fastest per shape (${(t.best / t.tfjs).toFixed(3)}×)`,
+  );
+}
+const worst = Math.max(...rows.flatMap((row) => Object.values(row.times).map((t) => t.relError)));
+console.log(`largest difference from XNNPACK's output, relative to its scale: ${worst.toExponential(2)}`);
+console.log(
+  `load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after; ${reps} interleaved runs per path; times are the fastest run's CPU time`,
+);
+if (values.json) {
+  writeFileSync(
+    values.json,
+    `${JSON.stringify({ date: new Date().toISOString(), threads: info.threads, reps, loadBefore, loadAfter: loadavg()[0], rows, totals }, null, 2)}\n`,
+  );
+}
