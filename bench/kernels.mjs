@@ -244,7 +244,8 @@ for (const row of rows) {
   console.log(
     `${row.net.padEnd(9)} ${row.shape.padEnd(40)} ${pad(row.count, 3)} ${pad(t.tfjs.min.toFixed(2), 10)} ${cells.map((x) => pad(x, 16)).join(' ')}  ${row.chosen.padEnd(10)} ${row.best}${row.best === row.chosen ? '' : '  ← rules differ'}`,
   );
-  const tot = (totals[row.net] ??= { tfjs: 0, chosen: 0, best: 0 });
+  totals[row.net] ??= { tfjs: 0, chosen: 0, best: 0 };
+  const tot = totals[row.net];
   tot.tfjs += row.count * t.tfjs.min;
   tot.chosen += row.count * (t[row.chosen] ?? t.tfjs).min;
   tot.best += row.count * t[row.best].min;
