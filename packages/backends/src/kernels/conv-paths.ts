@@ -19,6 +19,8 @@ export interface ConvShape {
   strideWidth: number;
   /** Set for a weight gradient (Conv2DBackpropFilter) of a convolution of this shape. */
   gradient?: 'filter';
+  /** A forward convolution recorded for a gradient (training): its output's signs set ReLU masks. */
+  recorded?: boolean;
 }
 
 /** One rule: the first whose conditions hold picks the path. */
@@ -33,12 +35,23 @@ export interface ConvRule {
   minPixels?: number;
   /** A rule for weight gradients (else for forward convolutions and input gradients). */
   gradient?: 'filter';
+  /** False: not for forward convolutions recorded for a gradient. */
+  recorded?: false;
   /** Threads the rule holds for (default: any). */
   threads?: number;
   /** Why, in one line (the measurement behind it). */
   reason: string;
 }
 
+/**
+ * Winograd's rounding differs from a direct sum's (≈5e-6 of the output's scale for F(4×4), 5e-7
+ * for F(2×2), where XNNPACK and our matrix-product kernel sum in the same order): in a forward
+ * pass recorded for training, outputs near zero then change sign, a following ReLU passes or
+ * blocks a different set of gradients, and parameter gradients move by up to 1e-2 of their scale
+ * (ResNet-20, batch 8, against torch: 2.3e-5 with direct sums). So forward convolutions recorded
+ * for a gradient take the direct kernels; inference and input gradients (no ReLU mask follows
+ * them in the step) take Winograd.
+ */
 export const CONV_RULES: readonly ConvRule[] = [
   {
     path: 'winograd4',
@@ -46,6 +59,7 @@ export const CONV_RULES: readonly ConvRule[] = [
     stride: [1, 1],
     minChannels: 8,
     minPixels: 128,
+    recorded: false,
     reason: '3×3 stride 1: F(4×4, 3×3) does 4× fewer multiplications (0.26–0.43× XNNPACK on ResNet-18/20/50)',
   },
   {
@@ -53,6 +67,7 @@ export const CONV_RULES: readonly ConvRule[] = [
     kernel: [3, 3],
     stride: [1, 1],
     minChannels: 8,
+    recorded: false,
     reason:
       '3×3 stride 1 on few pixels (7×7 at batch 1): F(4×4) has 4 tiles to reuse a 36-position filter 4× the size; F(2×2) wins (0.5× XNNPACK vs 0.7×)',
   },
@@ -97,6 +112,7 @@ export function chooseConvPath(s: ConvShape, threads: number, only?: ConvPath): 
   if (only) return canRun(only, s) ? only : 'tfjs';
   for (const rule of CONV_RULES) {
     if (rule.gradient !== s.gradient) continue;
+    if (rule.recorded === false && s.recorded) continue;
     if (rule.kernel && (rule.kernel[0] !== s.kernelHeight || rule.kernel[1] !== s.kernelWidth)) continue;
     if (rule.stride && (rule.stride[0] !== s.strideHeight || rule.stride[1] !== s.strideWidth)) continue;
     if (rule.minChannels !== undefined && s.inChannels < rule.minChannels) continue;

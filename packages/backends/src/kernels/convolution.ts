@@ -203,6 +203,11 @@ function winogradFilter(
   });
 }
 
+/** Whether the engine is recording operations for a gradient (the forward pass of a training step). */
+function recording(): boolean {
+  return (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
+}
+
 /** The plan of a forward convolution, or null when ours cannot run it (the original kernel does). */
 function forwardPlan(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: ConvAttrs): Plan | null {
   if (attrs.dataFormat !== 'NHWC' || x.dtype !== 'float32' || filter.dtype !== 'float32') return null;
@@ -216,6 +221,7 @@ function forwardPlan(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: ConvAttrs):
   );
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
   return {
+    recorded: recording(),
     batch: info.batchSize,
     inHeight: info.inHeight,
     inWidth: info.inWidth,
