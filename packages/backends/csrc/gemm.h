@@ -12,7 +12,13 @@
 
 typedef float f32;
 
+#ifdef RELAXED_SIMD
+// acc + x·y as one relaxed multiply-add (fused where the CPU has FMA). clang 14 names it
+// f32x4.fma; the build rewrites its opcode to the standard f32x4.relaxed_madd(x, y, acc) = x·y + acc.
+#define MADD(acc, x, y) acc = __builtin_wasm_fma_f32x4(x, y, acc)
+#else
 #define MADD(acc, x, y) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(x, y))
+#endif
 
 // Loads p[0..n) (n ≤ 4) into a vector, zero-filling the rest, without reading past p[n-1].
 static inline v128_t load_upto4(const f32 *p, int n) {

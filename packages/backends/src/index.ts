@@ -15,3 +15,4 @@ export { CONV_RULES, type ConvPath, type ConvRule, type ConvShape, chooseConvPat
 export { filterCacheStats, registerConvolutionKernels, setConvolutionPath } from './kernels/convolution.js';
 export { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, registerFusedBatchNorm } from './kernels/fused-batch-norm.js';
 export { registerMissingGradientKernels, registerMissingGradients } from './kernels/index.js';
+export { relaxedSimdSupported, wasmKernelInfo } from './kernels/wasm-kernels.js';

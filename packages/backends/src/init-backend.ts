@@ -350,7 +350,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       if (name === 'wasm') {
         await registerFusedBatchNorm('wasm');
         await registerElementwiseKernels('wasm');
-        await registerConvolutionKernels('wasm');
+        await registerConvolutionKernels('wasm', wasmState?.threads ?? 1);
       }
       if (name === 'cpu') {
         // The CPU backend advises installing tfjs-node on first use; the caller chose CPU on purpose.

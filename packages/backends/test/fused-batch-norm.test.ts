@@ -1,5 +1,3 @@
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runTorch } from '../../../tools/test-support/torch.js';
@@ -12,14 +10,9 @@ beforeAll(async () => {
 });
 
 describe('fused train-mode BatchNorm kernels (WASM SIMD, csrc/bn.c)', () => {
-  it('are what csrc/bn.c builds (Debian clang), registered by initBackend for WASM', () => {
+  it('are registered by initBackend for WASM (test/wasm-builds.test.ts checks the module against csrc/)', () => {
     // @resnet/core's tests check that these names are the ones its BatchNorm2d looks for.
     expect(tf.getKernel(BATCH_NORM_TRAIN, 'wasm')).toBeDefined();
-    const r = spawnSync(process.execPath, [join(import.meta.dirname, '../scripts/build-wasm.mjs'), '--check'], {
-      encoding: 'utf8',
-    });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
   });
 
   it('match torch’s batch_norm (+ReLU) in train mode: outputs, batch statistics and gradients', () => {

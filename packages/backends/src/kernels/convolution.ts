@@ -1,7 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type ConvPath, type ConvShape, chooseConvPath } from './conv-paths.js';
 import { FilterCache } from './filter-cache.js';
-import { checkSameMemory, type KernelExports, loadWasmKernels, offsetOf, type WasmBackend } from './wasm-kernels.js';
+import type { KernelThreads } from './kernel-threads.js';
+import {
+  checkSameMemory,
+  type KernelExports,
+  loadWasmKernels,
+  offsetOf,
+  startKernelThreads,
+  type WasmBackend,
+} from './wasm-kernels.js';
 
 /**
  * Our convolution kernels for tfjs's WASM backend (csrc/winograd.c, csrc/gemm.h), registered in
@@ -72,27 +80,55 @@ function winogradM(path: ConvPath): number {
   return path === 'winograd2' ? 2 : 4;
 }
 
+/** The module's functions and, on tfjs's threaded build, our threads to split a kernel over. */
+interface Runner {
+  k: KernelExports;
+  threads: KernelThreads | null;
+}
+
+/** [start, end) ranges splitting [0, total) into at most `parts` pieces, boundaries multiples of `align`. */
+function split(total: number, parts: number, align: number): [number, number][] {
+  const units = Math.ceil(total / align);
+  const n = Math.max(1, Math.min(parts, units));
+  return Array.from({ length: n }, (_, p): [number, number] => [
+    Math.min(total, Math.floor((units * p) / n) * align),
+    Math.min(total, Math.floor((units * (p + 1)) / n) * align),
+  ]);
+}
+
+/** Calls `name` once per argument list: on our threads when there are, else one after the other. */
+function runParts(r: Runner, name: keyof KernelExports, parts: number[][]): void {
+  if (r.threads && parts.length > 1) {
+    r.threads.run(name, parts);
+    return;
+  }
+  const fn = r.k[name] as unknown as (...args: number[]) => void;
+  for (const args of parts) fn(...args);
+}
+
 /** Runs a Winograd convolution of `x` into a new output; the filter comes from the cache. */
 function runWinograd(
-  k: KernelExports,
+  r: Runner,
   b: WasmBackend,
   m: number,
   x: tf.TensorInfo,
   u: number,
   plan: Plan,
   bias: tf.TensorInfo | null,
-  residual: tf.TensorInfo | null,
   relu: boolean,
   kernel: string,
 ): tf.TensorInfo {
+  const { k } = r;
   const { batch, inHeight, inWidth, inChannels, outChannels, outHeight, outWidth } = plan;
   const out = b.makeOutput([batch, outHeight, outWidth, outChannels], 'float32');
   if (batch * outHeight * outWidth * outChannels === 0) return out;
   const tiles = batch * Math.ceil(outHeight / m) * Math.ceil(outWidth / m);
-  const tb = k.winograd_block_tiles(m, inChannels, outChannels, tiles);
-  const work = b.wasm._malloc(4 * k.winograd_scratch(m, inChannels, outChannels, tb));
+  const ranges = split(tiles, r.threads?.size ?? 1, 4);
+  const tb = k.winograd_block_tiles(m, inChannels, outChannels, Math.ceil(tiles / ranges.length));
+  const scratch = 4 * k.winograd_scratch(m, inChannels, outChannels, tb);
+  const work = b.wasm._malloc(scratch * ranges.length);
   try {
-    k.winograd_conv(
+    const common = [
       m,
       offsetOf(b, x, kernel),
       batch,
@@ -106,14 +142,16 @@ function runWinograd(
       outHeight,
       outWidth,
       bias ? offsetOf(b, bias, kernel) : 0,
-      residual ? offsetOf(b, residual, kernel) : 0,
+      0,
       relu ? 1 : 0,
       offsetOf(b, out, kernel),
       tb,
       WINOGRAD_CHUNK,
-      0,
-      tiles,
-      work,
+    ];
+    runParts(
+      r,
+      'winograd_conv',
+      ranges.map(([t0, t1], p) => [...common, t0, t1, work + p * scratch]),
     );
   } finally {
     b.wasm._free(work);
@@ -123,16 +161,16 @@ function runWinograd(
 
 /** Runs a convolution as an implicit matrix product (csrc/conv_gemm.c) into a new output. */
 function runGemm(
-  k: KernelExports,
+  r: Runner,
   b: WasmBackend,
   x: tf.TensorInfo,
   filter: tf.TensorInfo,
   plan: Plan,
   bias: tf.TensorInfo | null,
-  residual: tf.TensorInfo | null,
   relu: boolean,
   kernel: string,
 ): tf.TensorInfo {
+  const { k } = r;
   const { batch, inHeight, inWidth, inChannels, outChannels, outHeight, outWidth, kernelHeight, kernelWidth } = plan;
   const out = b.makeOutput([batch, outHeight, outWidth, outChannels], 'float32');
   const pixels = batch * outHeight * outWidth;
@@ -141,14 +179,14 @@ function runGemm(
   const packed = cacheOf(b).get(filter, 'gemm', 4 * depth * Math.ceil(outChannels / 8) * 8, (p) =>
     k.conv_gemm_pack(offsetOf(b, filter, kernel), depth, outChannels, p),
   );
-  const rows = k.conv_gemm_block_rows(depth);
-  // Scratch: the indirection buffer, cin zeros, 8 floats for the rows past the end.
-  const indBytes = 4 * rows * kernelHeight * kernelWidth;
-  const work = b.wasm._malloc(indBytes + 4 * inChannels + 32);
+  const ranges = split(pixels, r.threads?.size ?? 1, 4);
+  // Scratch per part: the indirection buffer and 8 floats for the rows past the end; shared: cin zeros.
+  const part = 4 * k.conv_gemm_block_rows(depth) * kernelHeight * kernelWidth + 32;
+  const work = b.wasm._malloc(part * ranges.length + 4 * inChannels);
   try {
-    const zero = work + indBytes;
+    const zero = work + part * ranges.length;
     b.wasm.HEAPF32.fill(0, zero / 4, zero / 4 + inChannels);
-    k.conv_gemm(
+    const common = [
       offsetOf(b, x, kernel),
       batch,
       inHeight,
@@ -165,19 +203,64 @@ function runGemm(
       outHeight,
       outWidth,
       bias ? offsetOf(b, bias, kernel) : 0,
-      residual ? offsetOf(b, residual, kernel) : 0,
+      0,
       relu ? 1 : 0,
       offsetOf(b, out, kernel),
-      0,
-      pixels,
-      work,
-      zero,
-      zero + 4 * inChannels,
+    ];
+    runParts(
+      r,
+      'conv_gemm',
+      ranges.map(([p0, p1], p) => [...common, p0, p1, work + p * part, zero, work + (p + 1) * part - 32]),
     );
   } finally {
     b.wasm._free(work);
   }
   return out;
+}
+
+/** The weight gradient by our blocked kernel (csrc/conv_filter_grad.c), rows split over our threads. */
+function runFilterGradient(
+  r: Runner,
+  b: WasmBackend,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  filterShape: number[],
+): tf.TensorInfo {
+  const kernel = 'Conv2DBackpropFilter';
+  const taps = info.filterHeight * info.filterWidth;
+  const dw = b.makeOutput([...filterShape], 'float32');
+  const floats = taps * Math.ceil(info.inChannels / 4) * 4 * Math.ceil(info.outChannels / 8) * 8;
+  const rows = info.batchSize * info.outHeight;
+  const ranges = split(rows, r.threads?.size ?? 1, 1);
+  const g = b.wasm._malloc(4 * floats * ranges.length);
+  try {
+    b.wasm.HEAPF32.fill(0, g / 4, g / 4 + floats * ranges.length);
+    const common = [
+      offsetOf(b, x, kernel),
+      info.inHeight,
+      info.inWidth,
+      info.inChannels,
+      offsetOf(b, dy, kernel),
+      info.outHeight,
+      info.outWidth,
+      info.outChannels,
+      info.filterHeight,
+      info.filterWidth,
+      info.strideHeight,
+      info.padInfo.top,
+      info.padInfo.left,
+    ];
+    runParts(
+      r,
+      'conv_filter_grad',
+      ranges.map(([r0, r1], p) => [...common, r0, r1, g + 4 * floats * p]),
+    );
+    r.k.conv_filter_grad_store(g, ranges.length, taps, info.inChannels, info.outChannels, offsetOf(b, dw, kernel));
+  } finally {
+    b.wasm._free(g);
+  }
+  return dw;
 }
 
 /** The Winograd form of a 3×3 filter (flipped and transposed for the input gradient), cached. */
@@ -243,6 +326,8 @@ export async function registerConvolutionKernels(backendName = 'wasm', threads =
   if (registered.has(backendName)) return true;
   const k = await loadWasmKernels(backendName);
   if (!k) return false;
+  const runner: Runner = { k, threads: await startKernelThreads(backendName, threads) };
+  const pool = runner.threads?.size ?? 1;
 
   const replace = (kernelName: string, ours: (original: tf.KernelFunc) => tf.KernelFunc): void => {
     const original = tf.getKernel(kernelName, backendName);
@@ -263,14 +348,14 @@ export async function registerConvolutionKernels(backendName = 'wasm', threads =
       if (bias && (bias.shape.length !== 1 || bias.dtype !== 'float32')) return original(args);
       const plan = forwardPlan(x, filter, attrs);
       if (!plan || (bias && bias.shape[0] !== plan.outChannels)) return original(args);
-      const path = pathFor(plan, threads);
+      const path = pathFor(plan, pool);
       if (path === 'tfjs') return original(args);
       const b = args.backend as unknown as WasmBackend;
       checkSameMemory(backendName, b, kernelName);
-      if (path === 'gemm') return runGemm(k, b, x, filter, plan, bias ?? null, null, activation === 'relu', kernelName);
+      if (path === 'gemm') return runGemm(runner, b, x, filter, plan, bias ?? null, activation === 'relu', kernelName);
       const m = winogradM(path);
       const u = winogradFilter(k, b, filter, m, plan.inChannels, plan.outChannels, false, kernelName);
-      return runWinograd(k, b, m, x, u, plan, bias ?? null, null, activation === 'relu', kernelName);
+      return runWinograd(runner, b, m, x, u, plan, bias ?? null, activation === 'relu', kernelName);
     };
 
   replace('Conv2D', forward('Conv2D'));
@@ -307,13 +392,13 @@ export async function registerConvolutionKernels(backendName = 'wasm', threads =
       outHeight: info.inHeight,
       outWidth: info.inWidth,
     };
-    const path = pathFor(plan, threads);
+    const path = pathFor(plan, pool);
     if (path !== 'winograd4' && path !== 'winograd2') return original(args);
     const b = args.backend as unknown as WasmBackend;
     checkSameMemory(backendName, b, 'Conv2DBackpropInput');
     const m = winogradM(path);
     const u = winogradFilter(k, b, filter, m, plan.inChannels, plan.outChannels, true, 'Conv2DBackpropInput');
-    return runWinograd(k, b, m, dy, u, plan, null, null, false, 'Conv2DBackpropInput');
+    return runWinograd(runner, b, m, dy, u, plan, null, false, 'Conv2DBackpropInput');
   });
 
   // The weight gradient: our blocked kernel (csrc/conv_filter_grad.c) where the rules say.
@@ -341,38 +426,10 @@ export async function registerConvolutionKernels(backendName = 'wasm', threads =
       strideWidth: info.strideWidth,
       gradient: 'filter',
     };
-    if (pathFor(shape, threads) !== 'gemm') return original(args);
+    if (pathFor(shape, pool) !== 'gemm') return original(args);
     const b = args.backend as unknown as WasmBackend;
     checkSameMemory(backendName, b, 'Conv2DBackpropFilter');
-    const taps = info.filterHeight * info.filterWidth;
-    const dw = b.makeOutput([...attrs.filterShape], 'float32');
-    const floats = taps * Math.ceil(info.inChannels / 4) * 4 * Math.ceil(info.outChannels / 8) * 8;
-    const g = b.wasm._malloc(4 * floats);
-    try {
-      b.wasm.HEAPF32.fill(0, g / 4, g / 4 + floats);
-      k.conv_filter_grad(
-        offsetOf(b, x, 'Conv2DBackpropFilter'),
-        info.inHeight,
-        info.inWidth,
-        info.inChannels,
-        offsetOf(b, dy, 'Conv2DBackpropFilter'),
-        info.outHeight,
-        info.outWidth,
-        info.outChannels,
-        info.filterHeight,
-        info.filterWidth,
-        info.strideHeight,
-        info.padInfo.top,
-        info.padInfo.left,
-        0,
-        info.batchSize * info.outHeight,
-        g,
-      );
-      k.conv_filter_grad_store(g, 1, taps, info.inChannels, info.outChannels, offsetOf(b, dw, 'Conv2DBackpropFilter'));
-    } finally {
-      b.wasm._free(g);
-    }
-    return dw;
+    return runFilterGradient(runner, b, x, dy, info, attrs.filterShape);
   });
 
   registered.add(backendName);
