@@ -118,6 +118,7 @@ function makeCase(s) {
         kernelWidth: kw,
         strideHeight: stride,
         strideWidth: stride,
+        gradient: 'filter',
       },
       describe: `dW ${xShape.join('×')} ${kh}×${kw}/${stride} ${cin}→${cout}`,
     };
@@ -176,6 +177,8 @@ function makeCase(s) {
       kernelWidth: kw,
       strideHeight: stride,
       strideWidth: stride,
+      // A training step's forward convolutions are recorded for the gradient (the rules keep direct sums there).
+      recorded: s.net === 'resnet20',
     },
     describe: `${bias ? 'fwd+bias+relu' : 'fwd'} ${xShape.join('×')} ${kh}×${kw}/${stride} ${cin}→${cout}`,
   };

@@ -12,8 +12,6 @@
 // them; each band's sums (float32 in registers) are added to the result (float32) once.
 #include "gemm.h"
 
-#define LANE(v, i) wasm_i32x4_shuffle(v, v, i, i, i, i)
-
 // acc[4 channels c..c+3][8 channels k..k+7] over the rows [r0, r1) (r = n·ho + y) of one tap,
 // added into g (rows ldg floats apart). xcols/kcols < 4/8: channels past the end read as 0.
 static inline __attribute__((always_inline)) void tap_block(const f32 *x, int h, int w, int cin, const f32 *dy,
@@ -31,18 +29,7 @@ static inline __attribute__((always_inline)) void tap_block(const f32 *x, int h,
       v128_t va = xcols == 4 ? wasm_v128_load(a) : load_upto4(a, xcols);
       v128_t b0 = kcols >= 4 ? wasm_v128_load(b) : load_upto4(b, kcols);
       v128_t b1 = kcols == 8 ? wasm_v128_load(b + 4) : kcols > 4 ? load_upto4(b + 4, kcols - 4) : wasm_f32x4_splat(0.f);
-      v128_t e = LANE(va, 0);
-      MADD(c00, e, b0);
-      MADD(c01, e, b1);
-      e = LANE(va, 1);
-      MADD(c10, e, b0);
-      MADD(c11, e, b1);
-      e = LANE(va, 2);
-      MADD(c20, e, b0);
-      MADD(c21, e, b1);
-      e = LANE(va, 3);
-      MADD(c30, e, b0);
-      MADD(c31, e, b1);
+      OUTER_4x8_STEP(va, b0, b1);
       a += as;
       b += cout;
     }

@@ -83,6 +83,24 @@ static inline __attribute__((always_inline)) void finish_row(f32 *c, v128_t lo, 
     MADD(c31, x_, b1_);                                               \
   }
 
+// Adds the outer product of 4 values (the lanes of va: 4 rows) and 8 (b0, b1: 8 columns) to the
+// accumulators: the step of the weight gradients, whose A is read 4 channels at a time.
+#define OUTER_4x8_STEP(va, b0, b1)                      \
+  do {                                                  \
+    v128_t e_ = wasm_i32x4_shuffle(va, va, 0, 0, 0, 0); \
+    MADD(c00, e_, b0);                                  \
+    MADD(c01, e_, b1);                                  \
+    e_ = wasm_i32x4_shuffle(va, va, 1, 1, 1, 1);        \
+    MADD(c10, e_, b0);                                  \
+    MADD(c11, e_, b1);                                  \
+    e_ = wasm_i32x4_shuffle(va, va, 2, 2, 2, 2);        \
+    MADD(c20, e_, b0);                                  \
+    MADD(c21, e_, b1);                                  \
+    e_ = wasm_i32x4_shuffle(va, va, 3, 3, 3, 3);        \
+    MADD(c30, e_, b0);                                  \
+    MADD(c31, e_, b1);                                  \
+  } while (0)
+
 // Stores the accumulators to rows c0..c3 through the epilogue (see finish_row).
 static inline __attribute__((always_inline)) void gemm_4x8_finish(v128_t c00, v128_t c01, v128_t c10, v128_t c11,
                                                                   v128_t c20, v128_t c21, v128_t c30, v128_t c31,

@@ -10,6 +10,11 @@
 // `kc` (products summed in float32 per chunk, chunks added): the transforms amplify rounding in M
 // (Aᵀ has entries up to 8), and short sums keep F(4×4, 3×3) within 4e-6 of float64 where one long
 // sum reaches 1e-5 at 512 channels.
+//
+// The weight gradient of a 3×3 stride-1 convolution is the same algorithm with the roles of filter
+// and output exchanged: per m×m tile of dy and the α×α patch of x it saw, the 3×3 correlation
+// F(3×3, m×m) is  dW += G ᵀ[ (A g Aᵀ) ⊙ (Bᵀ d B) ] G  (g the dy tile): the sum over tiles and
+// images is α² matrix products V[ξ]ᵀ·Ĝ[ξ] with a long reduction, transformed back once at the end.
 #include "gemm.h"
 
 #define ADD wasm_f32x4_add
@@ -54,42 +59,37 @@
     o1 = SUB(SUB(m1, m2), m3);      \
   } while (0)
 
-// Filter transform G g Gᵀ in double precision: g[i][j] (3×3) → u[a][b] (α×α).
+// G (α × 3) of F(m×m, 3×3): the filter transform, and (transposed) the weight gradient's output
+// transform. F(4×4): rows (1/4, 0, 0), −(1, 1, 1)/6, −(1, −1, 1)/6, (1/24, 1/12, 1/6),
+// (1/24, −1/12, 1/6), (0, 0, 1); F(2×2): (1, 0, 0), (1, 1, 1)/2, (1, −1, 1)/2, (0, 0, 1).
+static inline double g_coef(int m, int a, int i) {
+  if (m == 4) {
+    switch (a) {
+      case 0: return i == 0 ? 0.25 : 0.0;
+      case 1: return -1.0 / 6;
+      case 2: return i == 1 ? 1.0 / 6 : -1.0 / 6;
+      case 3: return i == 0 ? 1.0 / 24 : i == 1 ? 1.0 / 12 : 1.0 / 6;
+      case 4: return i == 0 ? 1.0 / 24 : i == 1 ? -1.0 / 12 : 1.0 / 6;
+      default: return i == 2 ? 1.0 : 0.0;
+    }
+  }
+  switch (a) {
+    case 0: return i == 0 ? 1.0 : 0.0;
+    case 1: return 0.5;
+    case 2: return i == 1 ? -0.5 : 0.5;
+    default: return i == 2 ? 1.0 : 0.0;
+  }
+}
+
+// Filter transform G g Gᵀ in double precision: g[i][j] (3×3) → u[a][b] (α×α). tmp: 3α doubles.
 static void filter_tile(int m, const double *g, double *tmp, double *u) {
   int alpha = m + 2;
-  for (int j = 0; j < 3; j++) {  // tmp = G g  (α × 3)
-    double g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
-    if (m == 4) {
-      tmp[0 * 3 + j] = g0 / 4;
-      tmp[1 * 3 + j] = -(g0 + g1 + g2) / 6;
-      tmp[2 * 3 + j] = -(g0 - g1 + g2) / 6;
-      tmp[3 * 3 + j] = g0 / 24 + g1 / 12 + g2 / 6;
-      tmp[4 * 3 + j] = g0 / 24 - g1 / 12 + g2 / 6;
-      tmp[5 * 3 + j] = g2;
-    } else {
-      tmp[0 * 3 + j] = g0;
-      tmp[1 * 3 + j] = (g0 + g1 + g2) / 2;
-      tmp[2 * 3 + j] = (g0 - g1 + g2) / 2;
-      tmp[3 * 3 + j] = g2;
-    }
-  }
-  for (int a = 0; a < alpha; a++) {  // u = tmp Gᵀ
-    double g0 = tmp[a * 3], g1 = tmp[a * 3 + 1], g2 = tmp[a * 3 + 2];
-    double *row = u + a * alpha;
-    if (m == 4) {
-      row[0] = g0 / 4;
-      row[1] = -(g0 + g1 + g2) / 6;
-      row[2] = -(g0 - g1 + g2) / 6;
-      row[3] = g0 / 24 + g1 / 12 + g2 / 6;
-      row[4] = g0 / 24 - g1 / 12 + g2 / 6;
-      row[5] = g2;
-    } else {
-      row[0] = g0;
-      row[1] = (g0 + g1 + g2) / 2;
-      row[2] = (g0 - g1 + g2) / 2;
-      row[3] = g2;
-    }
-  }
+  for (int a = 0; a < alpha; a++)
+    for (int j = 0; j < 3; j++)
+      tmp[a * 3 + j] = g_coef(m, a, 0) * g[j] + g_coef(m, a, 1) * g[3 + j] + g_coef(m, a, 2) * g[6 + j];
+  for (int a = 0; a < alpha; a++)
+    for (int b = 0; b < alpha; b++)
+      u[a * alpha + b] = tmp[a * 3] * g_coef(m, b, 0) + tmp[a * 3 + 1] * g_coef(m, b, 1) + tmp[a * 3 + 2] * g_coef(m, b, 2);
 }
 
 // Transformed filter U[ξ][k/8][c][8] (ξ < α², c < cinp = cin rounded up to 4, k < cout rounded up
@@ -285,4 +285,157 @@ void winograd_conv(int m, const f32 *x, int n, int h, int w, int cin, const f32 
     conv_tiles(4, x, n, h, w, cin, u, cout, pt, pl, ho, wo, bias, res, relu, y, tb, kc, t0, t1, work);
   else
     conv_tiles(2, x, n, h, w, cin, u, cout, pt, pl, ho, wo, bias, res, relu, y, tb, kc, t0, t1, work);
+}
+
+// The transform of an m×m tile of dy along one line, A g (m values → α), F(4×4, 3×3) and F(2×2, 3×3).
+#define A4(g0, g1, g2, g3, r0, r1, r2, r3, r4, r5)                           \
+  do {                                                                       \
+    v128_t s02 = ADD(g0, g2), s13 = ADD(g1, g3);                             \
+    v128_t q02 = ADD(g0, MUL(SPLAT(4.f), g2)), q13 = ADD(MUL(SPLAT(2.f), g1), MUL(SPLAT(8.f), g3)); \
+    r0 = g0;                                                                 \
+    r1 = ADD(s02, s13);                                                      \
+    r2 = SUB(s02, s13);                                                      \
+    r3 = ADD(q02, q13);                                                      \
+    r4 = SUB(q02, q13);                                                      \
+    r5 = g3;                                                                 \
+  } while (0)
+#define A2(g0, g1, r0, r1, r2, r3)     \
+  do {                                 \
+    r0 = g0;                           \
+    r1 = ADD(g0, g1);                  \
+    r2 = SUB(g0, g1);                  \
+    r3 = SUB(SPLAT(0.f), g1);          \
+  } while (0)
+
+// Transform of one dy tile (m×m pixels from (y0, x0), zero outside [0, ho) × [0, wo)) for all
+// channels, into Ĝ[ξ][row][·] (ξ stride `xs`). tmp: α·m vectors.
+static inline __attribute__((always_inline)) void grad_tile(int m, const f32 *img, int ho, int wo, int cout, int y0,
+                                                            int x0, f32 *g, long xs, f32 *tmp) {
+  int alpha = m + 2;
+  int inside = y0 + m <= ho && x0 + m <= wo;
+  v128_t z = SPLAT(0.f);
+  for (int k = 0; k < cout; k += 4) {
+    int n = cout - k < 4 ? cout - k : 4;
+    // Rows of the tile: t[u][·] = A along row u (m → α).
+    for (int u = 0; u < m; u++) {
+      int y = y0 + u;
+      v128_t d0, d1, d2 = z, d3 = z;
+      const f32 *p = img + ((long)y * wo + x0) * cout + k;
+      if (inside && n == 4) {
+        d0 = wasm_v128_load(p);
+        d1 = wasm_v128_load(p + cout);
+        if (m == 4) {
+          d2 = wasm_v128_load(p + 2 * cout);
+          d3 = wasm_v128_load(p + 3 * cout);
+        }
+      } else {
+        int rowin = y < ho;
+        d0 = rowin && x0 < wo ? load_upto4(p, n) : z;
+        d1 = rowin && x0 + 1 < wo ? load_upto4(p + cout, n) : z;
+        if (m == 4) {
+          d2 = rowin && x0 + 2 < wo ? load_upto4(p + 2 * cout, n) : z;
+          d3 = rowin && x0 + 3 < wo ? load_upto4(p + 3 * cout, n) : z;
+        }
+      }
+      v128_t *o = (v128_t *)tmp + u * alpha;
+      if (m == 4)
+        A4(d0, d1, d2, d3, o[0], o[1], o[2], o[3], o[4], o[5]);
+      else
+        A2(d0, d1, o[0], o[1], o[2], o[3]);
+    }
+    // Columns: Ĝ[a·α + b] = A along column b (m → α).
+    for (int b = 0; b < alpha; b++) {
+      const v128_t *t = (const v128_t *)tmp + b;
+      v128_t r0, r1, r2, r3, r4 = z, r5 = z;
+      if (m == 4)
+        A4(t[0], t[alpha], t[2 * alpha], t[3 * alpha], r0, r1, r2, r3, r4, r5);
+      else
+        A2(t[0], t[alpha], r0, r1, r2, r3);
+      wasm_v128_store(g + (long)(0 * alpha + b) * xs + k, r0);
+      wasm_v128_store(g + (long)(1 * alpha + b) * xs + k, r1);
+      wasm_v128_store(g + (long)(2 * alpha + b) * xs + k, r2);
+      wasm_v128_store(g + (long)(3 * alpha + b) * xs + k, r3);
+      if (m == 4) {
+        wasm_v128_store(g + (long)(4 * alpha + b) * xs + k, r4);
+        wasm_v128_store(g + (long)(5 * alpha + b) * xs + k, r5);
+      }
+    }
+  }
+}
+
+static inline __attribute__((always_inline)) void grad_tiles(int m, const f32 *x, int h, int w, int cin,
+                                                             const f32 *dy, int ho, int wo, int cout, int pt, int pl,
+                                                             int tb, int t0, int t1, f32 *acc, f32 *work) {
+  int alpha = m + 2, xi = alpha * alpha;
+  int cinp = (cin + 3) & ~3, coutp = (cout + 7) & ~7;
+  int th = (ho + m - 1) / m, tw = (wo + m - 1) / m, per_image = th * tw;
+  long vs = xi_stride(tb, cinp), gs = xi_stride(tb, coutp);
+  f32 *v = work, *g = v + xi * vs, *tmp = g + xi * gs;
+  for (int b0 = t0; b0 < t1; b0 += tb) {
+    int count = t1 - b0 < tb ? t1 - b0 : tb;
+    for (int r = 0; r < count; r++) {
+      int t = b0 + r, img = t / per_image, ty = (t % per_image) / tw, tx = t % tw;
+      input_tile(m, x + (long)img * h * w * cin, h, w, cin, ty * m - pt, tx * m - pl, v + (long)r * cinp, vs, tmp);
+      grad_tile(m, dy + (long)img * ho * wo * cout, ho, wo, cout, ty * m, tx * m, g + (long)r * coutp, gs, tmp);
+      // Channels past cout (to the panel's width) are read by the product: zero them.
+      for (int e = 0; e < xi; e++)
+        for (int k = (cout + 3) & ~3; k < coutp; k += 4) wasm_v128_store(g + e * gs + (long)r * coutp + k, SPLAT(0.f));
+    }
+    // acc[ξ][c][k] += Σ_{tiles} V[ξ][tile][c] · Ĝ[ξ][tile][k]
+    for (int e = 0; e < xi; e++) {
+      const f32 *ve = v + e * vs, *ge = g + e * gs;
+      f32 *ae = acc + (long)e * cinp * coutp;
+      for (int c = 0; c < cinp; c += 4)
+        for (int k = 0; k < coutp; k += 8) {
+          GEMM_4x8_ZERO();
+          const f32 *a = ve + c, *b = ge + k;
+          for (int r = 0; r < count; r++) {
+            v128_t va = wasm_v128_load(a), b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+            OUTER_4x8_STEP(va, b0, b1);
+            a += cinp;
+            b += coutp;
+          }
+          f32 *o = ae + (long)c * coutp + k;
+          gemm_4x8_finish(c00, c01, c10, c11, c20, c21, c30, c31, o, o + coutp, o + 2 * coutp, o + 3 * coutp, 8, 1,
+                          0, 0, 0, 0, 0, 0);
+        }
+    }
+  }
+}
+
+// acc[ξ][c][k] (ξ < α², c < cinp, k < coutp; start zeroed) += the transformed weight gradient's sums
+// over the dy tiles [t0, t1) of the n·⌈ho/m⌉·⌈wo/m⌉ (x: [n][h][w][cin], dy: [n][ho][wo][cout],
+// padding pt, pl of the forward convolution). work: winograd_scratch floats.
+void winograd_filter_grad(int m, const f32 *x, int h, int w, int cin, const f32 *dy, int ho, int wo, int cout, int pt,
+                          int pl, int tb, int t0, int t1, f32 *acc, f32 *work) {
+  if (m == 4)
+    grad_tiles(4, x, h, w, cin, dy, ho, wo, cout, pt, pl, tb, t0, t1, acc, work);
+  else
+    grad_tiles(2, x, h, w, cin, dy, ho, wo, cout, pt, pl, tb, t0, t1, acc, work);
+}
+
+// dW[i][j][c][k] = Σ_{a, b} G[a][i]·G[b][j]·Σ_parts acc[a·α + b][c][k] (in double), tfjs's HWIO
+// layout. work: α² doubles.
+void winograd_filter_grad_store(int m, const f32 *acc, int parts, int cin, int cout, f32 *dw, double *work) {
+  int alpha = m + 2, xi = alpha * alpha;
+  int cinp = (cin + 3) & ~3, coutp = (cout + 7) & ~7;
+  long part = (long)xi * cinp * coutp;
+  for (int c = 0; c < cin; c++)
+    for (int k = 0; k < cout; k++) {
+      for (int e = 0; e < xi; e++) {
+        double v = 0;
+        for (int p = 0; p < parts; p++) v += acc[p * part + ((long)e * cinp + c) * coutp + k];
+        work[e] = v;
+      }
+      for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+          double sum = 0;
+          for (int a = 0; a < alpha; a++) {
+            double row = 0;
+            for (int b = 0; b < alpha; b++) row += g_coef(m, b, j) * work[a * alpha + b];
+            sum += g_coef(m, a, i) * row;
+          }
+          dw[(((long)i * 3 + j) * cin + c) * cout + k] = (f32)sum;
+        }
+    }
 }

@@ -38,9 +38,14 @@ const EXPORTS = [
   'winograd_block_tiles',
   'winograd_scratch',
   'winograd_conv',
+  'winograd_filter_grad',
+  'winograd_filter_grad_store',
   'conv_gemm_pack',
-  'conv_gemm_block_rows',
+  'conv_gemm_scratch_pointers',
   'conv_gemm',
+  'conv_transposed_packed_floats',
+  'conv_transposed_pack',
+  'conv_transposed',
   'conv_filter_grad_band_rows',
   'conv_filter_grad',
   'conv_filter_grad_store',
@@ -49,7 +54,7 @@ const CLANG = process.env.CLANG ?? 'clang';
 const OBJDUMP = process.env.LLVM_OBJDUMP ?? '/usr/lib/llvm-14/bin/llvm-objdump';
 
 function run(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.error || r.status !== 0) {
     console.error(
       `build-wasm: \`${cmd} ${args.join(' ')}\` failed: ${r.error?.message ?? r.stderr}\n` +

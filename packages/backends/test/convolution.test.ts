@@ -109,7 +109,7 @@ afterEach(() => {
 });
 
 describe('our WASM SIMD convolution kernels (csrc/) against tfjs’s CPU kernels', () => {
-  it('Winograd F(4×4, 3×3) and F(2×2, 3×3): forward (bias, ReLU) and input gradient within 1e-5 relative', async () => {
+  it('Winograd F(4×4, 3×3) and F(2×2, 3×3): forward (bias, ReLU), input and weight gradients within 1e-5 relative', async () => {
     const { data: all, cpu } = await references(WINOGRAD_CASES);
     await initBackend({ prefer: 'wasm' });
     for (const path of ['winograd4', 'winograd2'] as ConvPath[]) {
@@ -120,6 +120,7 @@ describe('our WASM SIMD convolution kernels (csrc/) against tfjs’s CPU kernels
         const ref = cpu[i] as Outputs;
         expect(relError(ours.y, ref.y), `${path} case ${i} forward`).toBeLessThan(1e-5);
         expect(relError(ours.dx, ref.dx), `${path} case ${i} input gradient`).toBeLessThan(1e-5);
+        expect(relError(ours.dw, ref.dw), `${path} case ${i} weight gradient`).toBeLessThan(1e-5);
         expect(tf.memory().numTensors).toBe(before);
       });
     }

@@ -181,7 +181,7 @@ function runGemm(
   );
   const ranges = split(pixels, r.threads?.size ?? 1, 4);
   // Scratch per part: the indirection buffer and 8 floats for the rows past the end; shared: cin zeros.
-  const part = 4 * k.conv_gemm_block_rows(depth) * kernelHeight * kernelWidth + 32;
+  const part = 4 * k.conv_gemm_scratch_pointers(depth, kernelHeight * kernelWidth) + 32;
   const work = b.wasm._malloc(part * ranges.length + 4 * inChannels);
   try {
     const zero = work + part * ranges.length;
@@ -216,6 +216,118 @@ function runGemm(
     b.wasm._free(work);
   }
   return out;
+}
+
+/**
+ * The input gradient of a strided convolution (csrc/conv_gemm.c: one small stride-1 product per
+ * output phase), pixels split over our threads.
+ */
+function runTransposed(r: Runner, b: WasmBackend, dy: tf.TensorInfo, filter: tf.TensorInfo, plan: Plan): tf.TensorInfo {
+  const kernel = 'Conv2DBackpropInput';
+  const { k } = r;
+  // The plan is the forward convolution's: x [batch, inHeight, inWidth, inChannels] → dy.
+  const {
+    batch,
+    inHeight: h,
+    inWidth: w,
+    inChannels: cin,
+    outChannels: cout,
+    kernelHeight: kh,
+    kernelWidth: kw,
+  } = plan;
+  const s = plan.strideHeight;
+  const dx = b.makeOutput([batch, h, w, cin], 'float32');
+  const pixels = batch * h * w;
+  if (pixels * cin === 0) return dx;
+  const floats = k.conv_transposed_packed_floats(kh, kw, cin, cout, s, plan.padTop, plan.padLeft);
+  const packed = cacheOf(b).get(filter, `transposed-${s}-${plan.padTop}-${plan.padLeft}`, 4 * floats, (p) =>
+    k.conv_transposed_pack(offsetOf(b, filter, kernel), kh, kw, cin, cout, s, plan.padTop, plan.padLeft, p),
+  );
+  const ranges = split(pixels, r.threads?.size ?? 1, 4);
+  const part = 4 * k.conv_gemm_scratch_pointers(kh * kw * cout, kh * kw) + 32;
+  const work = b.wasm._malloc(part * ranges.length + 4 * cout);
+  try {
+    const zero = work + part * ranges.length;
+    b.wasm.HEAPF32.fill(0, zero / 4, zero / 4 + cout);
+    const common = [
+      offsetOf(b, dy, kernel),
+      batch,
+      plan.outHeight,
+      plan.outWidth,
+      cout,
+      packed,
+      cin,
+      h,
+      w,
+      kh,
+      kw,
+      s,
+      plan.padTop,
+      plan.padLeft,
+      offsetOf(b, dx, kernel),
+    ];
+    runParts(
+      r,
+      'conv_transposed',
+      ranges.map(([q0, q1], p) => [...common, q0, q1, work + p * part, zero, work + (p + 1) * part - 32]),
+    );
+  } finally {
+    b.wasm._free(work);
+  }
+  return dx;
+}
+
+/** The weight gradient of a 3×3 stride-1 convolution by Winograd (csrc/winograd.c), tiles split over our threads. */
+function runWinogradFilterGradient(
+  r: Runner,
+  b: WasmBackend,
+  m: number,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  filterShape: number[],
+): tf.TensorInfo {
+  const kernel = 'Conv2DBackpropFilter';
+  const { k } = r;
+  const { inChannels: cin, outChannels: cout, outHeight: ho, outWidth: wo } = info;
+  const dw = b.makeOutput([...filterShape], 'float32');
+  const alpha = m + 2;
+  const accFloats = alpha * alpha * Math.ceil(cin / 4) * 4 * Math.ceil(cout / 8) * 8;
+  const tiles = info.batchSize * Math.ceil(ho / m) * Math.ceil(wo / m);
+  const ranges = split(tiles, r.threads?.size ?? 1, 4);
+  const tb = Math.min(64, k.winograd_block_tiles(m, cin, cout, Math.ceil(tiles / ranges.length)));
+  // Work: the parts' partial sums one after the other (what the store adds up), then each part's
+  // scratch, then α² doubles for the store.
+  const parts = ranges.length;
+  const scratch = 4 * k.winograd_scratch(m, cin, cout, tb);
+  const work = b.wasm._malloc(4 * accFloats * parts + scratch * parts + 8 * alpha * alpha);
+  try {
+    b.wasm.HEAPF32.fill(0, work / 4, work / 4 + accFloats * parts);
+    const scratchOf = (p: number) => work + 4 * accFloats * parts + p * scratch;
+    const common = [
+      m,
+      offsetOf(b, x, kernel),
+      info.inHeight,
+      info.inWidth,
+      cin,
+      offsetOf(b, dy, kernel),
+      ho,
+      wo,
+      cout,
+      info.padInfo.top,
+      info.padInfo.left,
+      tb,
+    ];
+    runParts(
+      r,
+      'winograd_filter_grad',
+      ranges.map(([t0, t1], p) => [...common, t0, t1, work + 4 * accFloats * p, scratchOf(p)]),
+    );
+    k.winograd_filter_grad_store(m, work, parts, cin, cout, offsetOf(b, dw, kernel), scratchOf(parts));
+  } finally {
+    b.wasm._free(work);
+  }
+  return dw;
 }
 
 /** The weight gradient by our blocked kernel (csrc/conv_filter_grad.c), rows split over our threads. */
@@ -361,8 +473,9 @@ export async function registerConvolutionKernels(backendName = 'wasm', threads =
   replace('Conv2D', forward('Conv2D'));
   replace('FusedConv2D', forward('FusedConv2D'));
 
-  // The input gradient of a 3×3 stride-1 convolution is one: dy with the flipped filter (in and
-  // out channels swapped), padded by 2 − the forward padding, giving x's size.
+  // The input gradient: of a 3×3 stride-1 convolution by Winograd (it is one: dy with the flipped
+  // filter, in and out channels swapped, padded by 2 − the forward padding, giving x's size);
+  // of others by one matrix product per output phase (runTransposed).
   replace('Conv2DBackpropInput', (original) => (args) => {
     const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
     const attrs = args.attrs as unknown as ConvAttrs;
@@ -393,9 +506,24 @@ export async function registerConvolutionKernels(backendName = 'wasm', threads =
       outWidth: info.inWidth,
     };
     const path = pathFor(plan, pool);
-    if (path !== 'winograd4' && path !== 'winograd2') return original(args);
+    if (path === 'tfjs') return original(args);
     const b = args.backend as unknown as WasmBackend;
     checkSameMemory(backendName, b, 'Conv2DBackpropInput');
+    if (path === 'gemm') {
+      // The forward convolution's own plan: x → dy.
+      const forward: Plan = {
+        ...plan,
+        inHeight: info.inHeight,
+        inWidth: info.inWidth,
+        inChannels: info.inChannels,
+        outChannels: info.outChannels,
+        padTop: info.padInfo.top,
+        padLeft: info.padInfo.left,
+        outHeight: info.outHeight,
+        outWidth: info.outWidth,
+      };
+      return runTransposed(runner, b, dy, filter, forward);
+    }
     const m = winogradM(path);
     const u = winogradFilter(k, b, filter, m, plan.inChannels, plan.outChannels, true, 'Conv2DBackpropInput');
     return runWinograd(runner, b, m, dy, u, plan, null, false, 'Conv2DBackpropInput');
@@ -426,10 +554,12 @@ export async function registerConvolutionKernels(backendName = 'wasm', threads =
       strideWidth: info.strideWidth,
       gradient: 'filter',
     };
-    if (pathFor(shape, pool) !== 'gemm') return original(args);
+    const path = pathFor(shape, pool);
+    if (path === 'tfjs') return original(args);
     const b = args.backend as unknown as WasmBackend;
     checkSameMemory(backendName, b, 'Conv2DBackpropFilter');
-    return runFilterGradient(runner, b, x, dy, info, attrs.filterShape);
+    if (path === 'gemm') return runFilterGradient(runner, b, x, dy, info, attrs.filterShape);
+    return runWinogradFilterGradient(runner, b, winogradM(path), x, dy, info, attrs.filterShape);
   });
 
   registered.add(backendName);

@@ -86,9 +86,9 @@ export class KernelThreads {
     for (let part = 1; part < threads; part++) {
       const message = { module, memory, control, part, names };
       if (isNode) {
-        const { Worker } = (await import(
-          /* @vite-ignore */ 'node:worker_threads'
-        )) as typeof import('node:worker_threads');
+        // A computed specifier, so that bundlers for the browser leave it alone.
+        const specifier = 'node:worker_threads';
+        const { Worker } = (await import(/* @vite-ignore */ specifier)) as typeof import('node:worker_threads');
         const worker = new Worker(WORKER_SOURCE, { eval: true });
         ready.push(
           new Promise((resolve, reject) => {

@@ -61,8 +61,35 @@ export interface KernelExports {
     t1: number,
     work: number,
   ): void;
+  winograd_filter_grad(
+    m: number,
+    x: number,
+    h: number,
+    w: number,
+    cin: number,
+    dy: number,
+    ho: number,
+    wo: number,
+    cout: number,
+    pt: number,
+    pl: number,
+    tb: number,
+    t0: number,
+    t1: number,
+    acc: number,
+    work: number,
+  ): void;
+  winograd_filter_grad_store(
+    m: number,
+    acc: number,
+    parts: number,
+    cin: number,
+    cout: number,
+    dw: number,
+    work: number,
+  ): void;
   conv_gemm_pack(w: number, k: number, cout: number, out: number): void;
-  conv_gemm_block_rows(k: number): number;
+  conv_gemm_scratch_pointers(k: number, taps: number): number;
   conv_gemm(
     x: number,
     n: number,
@@ -85,6 +112,48 @@ export interface KernelExports {
     y: number,
     p0: number,
     p1: number,
+    ind: number,
+    zero: number,
+    trash: number,
+  ): void;
+  conv_transposed_packed_floats(
+    kh: number,
+    kw: number,
+    cin: number,
+    cout: number,
+    s: number,
+    pt: number,
+    pl: number,
+  ): number;
+  conv_transposed_pack(
+    w: number,
+    kh: number,
+    kw: number,
+    cin: number,
+    cout: number,
+    s: number,
+    pt: number,
+    pl: number,
+    out: number,
+  ): void;
+  conv_transposed(
+    dy: number,
+    n: number,
+    ho: number,
+    wo: number,
+    cout: number,
+    packed: number,
+    cin: number,
+    h: number,
+    w: number,
+    kh: number,
+    kw: number,
+    s: number,
+    pt: number,
+    pl: number,
+    dx: number,
+    q0: number,
+    q1: number,
     ind: number,
     zero: number,
     trash: number,
