@@ -21,15 +21,32 @@ int conv_gemm_block_rows(int k) {
 }
 
 // The rows [0, count) of a block: row r reads tap t's `depth` floats at ind[r·taps + t] and writes
-// its `cols` outputs at out[r] (+ bias, + residual res[r] when res, ReLU). Missing rows of the last
-// group of 4 read row 0 and write to `trash` (8 floats).
-static void block_product(int count, int taps, int depth, const f32 **ind, f32 **out, const f32 **res,
-                          const f32 *packed, int cols, const f32 *bias, int relu, f32 *trash) {
+// its `cols` outputs at out[r] (+ bias, + residual res[r] when res, ReLU). B is either packed in
+// panels ([⌈cols/8⌉][K][8], `panel` null) or a K × cols matrix (tfjs's HWIO filter itself), whose
+// panels are packed into `panel` (K·8 floats) one at a time: a copy per block of rows, small beside
+// the products, and no second copy of the weights. Missing rows of the last group of 4 read row 0
+// and write to `trash` (8 floats).
+static void block_product(int count, int taps, int depth, const f32 **ind, f32 **out, const f32 **res, const f32 *b,
+                          int cols, const f32 *bias, int relu, f32 *trash, f32 *panel) {
   int panels = (cols + 7) / 8;
   long k = (long)taps * depth;
   for (int pn = 0; pn < panels; pn++) {
-    const f32 *bp = packed + pn * k * 8;
     int width = cols - pn * 8 < 8 ? cols - pn * 8 : 8;
+    const f32 *bp = b + pn * k * 8;
+    if (panel) {
+      f32 *q = panel;
+      const f32 *src = b + pn * 8;
+      if (width == 8) {
+        for (long row = 0; row < k; row++, q += 8, src += cols) {
+          wasm_v128_store(q, wasm_v128_load(src));
+          wasm_v128_store(q + 4, wasm_v128_load(src + 4));
+        }
+      } else {
+        for (long row = 0; row < k; row++, q += 8, src += cols)
+          for (int j = 0; j < 8; j++) q[j] = j < width ? src[j] : 0.f;
+      }
+      bp = panel;
+    }
     const f32 *bs = bias ? bias + pn * 8 : 0;
     for (int r = 0; r < count; r += 4) {
       int q1 = r + 1 < count ? r + 1 : r, q2 = r + 2 < count ? r + 2 : r, q3 = r + 3 < count ? r + 3 : r;
@@ -52,24 +69,23 @@ static void block_product(int count, int taps, int depth, const f32 **ind, f32 *
   }
 }
 
-// Packs an HWIO filter w[kh][kw][cin][cout] (a K × cout matrix) into panels [⌈cout/8⌉][K][8].
-void conv_gemm_pack(const f32 *w, int k, int cout, f32 *out) { pack_panels(w, k, cout, cout, k, out); }
-
-// Scratch pointers conv_gemm and conv_transposed need per thread: a block's indirection buffer
-// (rows · taps) and its output (and residual) rows.
-int conv_gemm_scratch_pointers(int k, int taps) { return conv_gemm_block_rows(k) * (taps + 2); }
+// Scratch bytes conv_gemm and conv_transposed need per thread: a block's indirection buffer (rows ·
+// taps pointers), its output and residual rows (2 · rows pointers), 8 floats of trash, one packed
+// panel (K · 8 floats).
+int conv_gemm_scratch_bytes(int k, int taps) { return 4 * conv_gemm_block_rows(k) * (taps + 2) + 32 + 32 * k; }
 
 // y[p][·] for output pixels p ∈ [p0, p1) (p = (b·ho + oy)·wo + ox) of the convolution of x
-// [n][h][w][cin] with the packed filter, stride (sh, sw), padding (pt, pl) in front, + bias,
-// + res (same layout as y), ReLU. Scratch: ind (conv_gemm_scratch_pointers), zero (cin zeros),
-// trash (8 floats).
+// [n][h][w][cin] with tfjs's HWIO filter, stride (sh, sw), padding (pt, pl) in front, + bias,
+// + res (same layout as y), ReLU. Scratch: conv_gemm_scratch_bytes, and zero (cin zeros).
 void conv_gemm(const f32 *x, int n, int h, int w, int cin, int kh, int kw, int sh, int sw, int pt, int pl,
-               const f32 *packed, int cout, int ho, int wo, const f32 *bias, const f32 *res, int relu, f32 *y, int p0,
-               int p1, const f32 **ind, const f32 *zero, f32 *trash) {
+               const f32 *filter, int cout, int ho, int wo, const f32 *bias, const f32 *res, int relu, f32 *y, int p0,
+               int p1, const f32 *zero, void *scratch) {
   (void)n;
   int taps = kh * kw, mb = conv_gemm_block_rows(taps * cin);
+  const f32 **ind = (const f32 **)scratch;
   f32 **out = (f32 **)(ind + mb * taps);
   const f32 **rows = (const f32 **)(out + mb);
+  f32 *trash = (f32 *)(rows + mb), *panel = trash + 8;
   for (int b0 = p0; b0 < p1; b0 += mb) {
     int count = p1 - b0 < mb ? p1 - b0 : mb;
     for (int r = 0; r < count; r++) {
@@ -86,7 +102,7 @@ void conv_gemm(const f32 *x, int n, int h, int w, int cin, int kh, int kw, int s
       out[r] = y + (long)p * cout;
       if (res) rows[r] = res + (long)p * cout;
     }
-    block_product(count, taps, cin, ind, out, res ? rows : 0, packed, cout, bias, relu, trash);
+    block_product(count, taps, cin, ind, out, res ? rows : 0, filter, cout, bias, relu, trash, panel);
   }
 }
 
@@ -136,10 +152,11 @@ void conv_transposed_pack(const f32 *w, int kh, int kw, int cin, int cout, int s
 // dx[b][y][x][c] = Σ_{i, j, k} dy[b][(y + pt − i)/s][(x + pl − j)/s][k] · w[i][j][c][k] over the
 // taps where the division is exact. Scratch as conv_gemm (zero: cout zeros).
 void conv_transposed(const f32 *dy, int n, int ho, int wo, int cout, const f32 *packed, int cin, int h, int w, int kh,
-                     int kw, int s, int pt, int pl, f32 *dx, int q0, int q1, const f32 **ind, const f32 *zero,
-                     f32 *trash) {
+                     int kw, int s, int pt, int pl, f32 *dx, int q0, int q1, const f32 *zero, void *scratch) {
   int mb = conv_gemm_block_rows(kh * kw * cout);
+  const f32 **ind = (const f32 **)scratch;
   f32 **out = (f32 **)(ind + mb * kh * kw);
+  f32 *trash = (f32 *)(out + 2 * mb);
   long start = 0;        // first phase-major index of this phase
   const f32 *bp = packed;  // this phase's packed filter
   for (int py = 0; py < s; py++)
@@ -168,7 +185,7 @@ void conv_transposed(const f32 *dy, int n, int ho, int wo, int cout, const f32 *
           out[r] = dx + (((long)img * h + py + (long)s * a) * w + px + (long)s * bcol) * cin;
         }
         if (taps > 0) {
-          block_product(nb, taps, cout, ind, out, 0, bp, cin, 0, 0, trash);
+          block_product(nb, taps, cout, ind, out, 0, bp, cin, 0, 0, trash, 0);
         } else {
           for (int r = 0; r < nb; r++)
             for (int c = 0; c < cin; c++) out[r][c] = 0.f;

@@ -131,15 +131,3 @@ static inline __attribute__((always_inline)) void gemm_4x8(int kc, const f32 *a0
   gemm_4x8_finish(c00, c01, c10, c11, c20, c21, c30, c31, c0, c1, c2, c3, cols, accumulate, bias, r0, r1, r2, r3,
                   relu);
 }
-
-// Packs a row-major k × n matrix (rows `ld` floats apart) into panels of 8 columns, [n/8][k][8],
-// zero-padding the last panel's columns and rows k..kp (kp ≥ k: the packed depth).
-static inline void pack_panels(const f32 *w, int k, int n, long ld, int kp, f32 *out) {
-  for (int j0 = 0; j0 < n; j0 += 8) {
-    int cols = n - j0 < 8 ? n - j0 : 8;
-    for (int p = 0; p < kp; p++) {
-      for (int q = 0; q < 8; q++) out[q] = p < k && q < cols ? w[(long)p * ld + j0 + q] : 0.f;
-      out += 8;
-    }
-  }
-}

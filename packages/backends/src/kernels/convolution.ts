@@ -176,12 +176,10 @@ function runGemm(
   const pixels = batch * outHeight * outWidth;
   if (pixels * outChannels === 0) return out;
   const depth = kernelHeight * kernelWidth * inChannels;
-  const packed = cacheOf(b).get(filter, 'gemm', 4 * depth * Math.ceil(outChannels / 8) * 8, (p) =>
-    k.conv_gemm_pack(offsetOf(b, filter, kernel), depth, outChannels, p),
-  );
   const ranges = split(pixels, r.threads?.size ?? 1, 4);
-  // Scratch per part: the indirection buffer and 8 floats for the rows past the end; shared: cin zeros.
-  const part = 4 * k.conv_gemm_scratch_pointers(depth, kernelHeight * kernelWidth) + 32;
+  // Scratch per part (the filter is read in place: tfjs's HWIO layout is the product's K × cout
+  // matrix, packed a panel at a time); shared: cin zeros.
+  const part = k.conv_gemm_scratch_bytes(depth, kernelHeight * kernelWidth);
   const work = b.wasm._malloc(part * ranges.length + 4 * inChannels);
   try {
     const zero = work + part * ranges.length;
@@ -198,7 +196,7 @@ function runGemm(
       plan.strideWidth,
       plan.padTop,
       plan.padLeft,
-      packed,
+      offsetOf(b, filter, kernel),
       outChannels,
       outHeight,
       outWidth,
@@ -210,7 +208,7 @@ function runGemm(
     runParts(
       r,
       'conv_gemm',
-      ranges.map(([p0, p1], p) => [...common, p0, p1, work + p * part, zero, work + (p + 1) * part - 32]),
+      ranges.map(([p0, p1], p) => [...common, p0, p1, zero, work + p * part]),
     );
   } finally {
     b.wasm._free(work);
@@ -244,7 +242,7 @@ function runTransposed(r: Runner, b: WasmBackend, dy: tf.TensorInfo, filter: tf.
     k.conv_transposed_pack(offsetOf(b, filter, kernel), kh, kw, cin, cout, s, plan.padTop, plan.padLeft, p),
   );
   const ranges = split(pixels, r.threads?.size ?? 1, 4);
-  const part = 4 * k.conv_gemm_scratch_pointers(kh * kw * cout, kh * kw) + 32;
+  const part = k.conv_gemm_scratch_bytes(kh * kw * cout, kh * kw);
   const work = b.wasm._malloc(part * ranges.length + 4 * cout);
   try {
     const zero = work + part * ranges.length;
@@ -269,7 +267,7 @@ function runTransposed(r: Runner, b: WasmBackend, dy: tf.TensorInfo, filter: tf.
     runParts(
       r,
       'conv_transposed',
-      ranges.map(([q0, q1], p) => [...common, q0, q1, work + p * part, zero, work + (p + 1) * part - 32]),
+      ranges.map(([q0, q1], p) => [...common, q0, q1, zero, work + p * part]),
     );
   } finally {
     b.wasm._free(work);

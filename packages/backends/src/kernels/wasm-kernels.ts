@@ -88,8 +88,7 @@ export interface KernelExports {
     dw: number,
     work: number,
   ): void;
-  conv_gemm_pack(w: number, k: number, cout: number, out: number): void;
-  conv_gemm_scratch_pointers(k: number, taps: number): number;
+  conv_gemm_scratch_bytes(k: number, taps: number): number;
   conv_gemm(
     x: number,
     n: number,
@@ -102,7 +101,7 @@ export interface KernelExports {
     sw: number,
     pt: number,
     pl: number,
-    packed: number,
+    filter: number,
     cout: number,
     ho: number,
     wo: number,
@@ -112,9 +111,8 @@ export interface KernelExports {
     y: number,
     p0: number,
     p1: number,
-    ind: number,
     zero: number,
-    trash: number,
+    scratch: number,
   ): void;
   conv_transposed_packed_floats(
     kh: number,
@@ -154,9 +152,8 @@ export interface KernelExports {
     dx: number,
     q0: number,
     q1: number,
-    ind: number,
     zero: number,
-    trash: number,
+    scratch: number,
   ): void;
   conv_filter_grad_band_rows(wo: number): number;
   conv_filter_grad(
