@@ -63,5 +63,10 @@ export {
   knownKeysOf,
   optionsObject,
 } from './validate.js';
-export { optimizeForInference, InferenceModel, type InferenceStats } from './inference/optimize.js';
+export {
+  FUSED_CONV_RESIDUAL_KERNEL,
+  optimizeForInference,
+  InferenceModel,
+  type InferenceStats,
+} from './inference/optimize.js';
 export { checkFloatInput } from './input-tensor.js';

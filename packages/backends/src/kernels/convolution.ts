@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type ConvPath, type ConvShape, chooseConvPath } from './conv-paths.js';
 import { FilterCache } from './filter-cache.js';
+import { wrapInput } from './wrap-input.js';
 import type { KernelThreads } from './kernel-threads.js';
 import {
   checkSameMemory,
@@ -17,6 +18,13 @@ import {
  * shape (conv-paths.ts, decided by measurement): ours, or the kernel it replaced (XNNPACK), which
  * also takes everything ours does not do (NCHW, dilation, other activations).
  */
+
+/**
+ * The kernel for relu?(conv(x) + bias + residual); @resnet/core's optimizeForInference looks it up
+ * by this name (its FUSED_CONV_RESIDUAL_KERNEL). Inputs x, filter, bias (optional), residual; attrs
+ * as FusedConv2D's (strides, pad, dilations, dataFormat NHWC, activation 'linear' or 'relu').
+ */
+export const CONV2D_RESIDUAL = 'ResNetConv2DResidual';
 
 /** Floats summed per partial sum in the Winograd products (see csrc/winograd.c). */
 const WINOGRAD_CHUNK = 32;
@@ -115,6 +123,7 @@ function runWinograd(
   u: number,
   plan: Plan,
   bias: tf.TensorInfo | null,
+  residual: tf.TensorInfo | null,
   relu: boolean,
   kernel: string,
 ): tf.TensorInfo {
@@ -142,7 +151,7 @@ function runWinograd(
       outHeight,
       outWidth,
       bias ? offsetOf(b, bias, kernel) : 0,
-      0,
+      residual ? offsetOf(b, residual, kernel) : 0,
       relu ? 1 : 0,
       offsetOf(b, out, kernel),
       tb,
@@ -167,6 +176,7 @@ function runGemm(
   filter: tf.TensorInfo,
   plan: Plan,
   bias: tf.TensorInfo | null,
+  residual: tf.TensorInfo | null,
   relu: boolean,
   kernel: string,
 ): tf.TensorInfo {
@@ -201,7 +211,7 @@ function runGemm(
       outHeight,
       outWidth,
       bias ? offsetOf(b, bias, kernel) : 0,
-      0,
+      residual ? offsetOf(b, residual, kernel) : 0,
       relu ? 1 : 0,
       offsetOf(b, out, kernel),
     ];
@@ -462,14 +472,64 @@ export async function registerConvolutionKernels(backendName = 'wasm', threads =
       if (path === 'tfjs') return original(args);
       const b = args.backend as unknown as WasmBackend;
       checkSameMemory(backendName, b, kernelName);
-      if (path === 'gemm') return runGemm(runner, b, x, filter, plan, bias ?? null, activation === 'relu', kernelName);
+      if (path === 'gemm')
+        return runGemm(runner, b, x, filter, plan, bias ?? null, null, activation === 'relu', kernelName);
       const m = winogradM(path);
       const u = winogradFilter(k, b, filter, m, plan.inChannels, plan.outChannels, false, kernelName);
-      return runWinograd(runner, b, m, x, u, plan, bias ?? null, activation === 'relu', kernelName);
+      return runWinograd(runner, b, m, x, u, plan, bias ?? null, null, activation === 'relu', kernelName);
     };
 
   replace('Conv2D', forward('Conv2D'));
   replace('FusedConv2D', forward('FusedConv2D'));
+
+  // relu?(conv(x) + bias + residual) in one pass (a residual block's last convolution, as
+  // @resnet/core's optimizeForInference asks for it): ours adds the residual in the kernel's
+  // epilogue; elsewhere tfjs's fused convolution, then Add (and Relu).
+  tf.registerKernel({
+    kernelName: CONV2D_RESIDUAL,
+    backendName,
+    kernelFunc: (args) => {
+      const { x, filter, bias, residual } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+      const attrs = args.attrs as unknown as ConvAttrs;
+      if (!x || !filter || !residual) throw new Error(`${CONV2D_RESIDUAL}: inputs x, filter and residual are required`);
+      const relu = attrs.activation === 'relu';
+      const plan =
+        !bias || (bias.shape.length === 1 && bias.dtype === 'float32') ? forwardPlan(x, filter, attrs) : null;
+      const fits =
+        plan !== null &&
+        residual.dtype === 'float32' &&
+        residual.shape.join() === [plan.batch, plan.outHeight, plan.outWidth, plan.outChannels].join();
+      const path = fits ? pathFor(plan, pool) : 'tfjs';
+      if (plan && path !== 'tfjs') {
+        const b = args.backend as unknown as WasmBackend;
+        checkSameMemory(backendName, b, CONV2D_RESIDUAL);
+        if (path === 'gemm') return runGemm(runner, b, x, filter, plan, bias ?? null, residual, relu, CONV2D_RESIDUAL);
+        const m = winogradM(path);
+        const u = winogradFilter(k, b, filter, m, plan.inChannels, plan.outChannels, false, CONV2D_RESIDUAL);
+        return runWinograd(runner, b, m, x, u, plan, bias ?? null, residual, relu, CONV2D_RESIDUAL);
+      }
+      const [xt, ft, rt] = [x, filter, residual].map((t) => wrapInput<tf.Rank.R4>(t)) as tf.Tensor4D[];
+      const bt = bias ? wrapInput<tf.Rank.R1>(bias) : undefined;
+      try {
+        return tf.tidy(() => {
+          const y = tf.add(
+            tf.fused.conv2d({
+              x: xt as tf.Tensor4D,
+              filter: ft as tf.Tensor4D,
+              strides: attrs.strides,
+              pad: attrs.pad as 'valid',
+              dilations: attrs.dilations,
+              bias: bt,
+            }),
+            rt as tf.Tensor4D,
+          );
+          return relu ? tf.relu(y) : y;
+        });
+      } finally {
+        tf.dispose([xt, ft, rt, ...(bt ? [bt] : [])] as tf.Tensor[]);
+      }
+    },
+  });
 
   // The input gradient: of a 3×3 stride-1 convolution by Winograd (it is one: dy with the flipped
   // filter, in and out channels swapped, padded by 2 − the forward padding, giving x's size);
@@ -524,7 +584,7 @@ export async function registerConvolutionKernels(backendName = 'wasm', threads =
     }
     const m = winogradM(path);
     const u = winogradFilter(k, b, filter, m, plan.inChannels, plan.outChannels, true, 'Conv2DBackpropInput');
-    return runWinograd(runner, b, m, dy, u, plan, null, false, 'Conv2DBackpropInput');
+    return runWinograd(runner, b, m, dy, u, plan, null, null, false, 'Conv2DBackpropInput');
   });
 
   // The weight gradient: our blocked kernel (csrc/conv_filter_grad.c) where the rules say.

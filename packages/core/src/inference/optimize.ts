@@ -18,6 +18,20 @@ import { Module } from '../module.js';
 /** One step of an inference program (runs inside the caller's `tf.tidy`). */
 type Op = (x: tf.Tensor) => tf.Tensor;
 
+/** relu(f(x) + r): the end of a residual block, its last convolution and the shortcut's output r. */
+type ResidualOp = (x: tf.Tensor, r: tf.Tensor) => tf.Tensor;
+
+/** A convolution step that can also add a residual and apply ReLU in the same kernel. */
+type ConvOp = Op & { withResidual?: ResidualOp };
+
+/**
+ * The kernel a backend may register for relu(conv(x) + bias + residual) (@resnet/backends does, for
+ * WASM; its CONV2D_RESIDUAL): inputs x, filter, bias, residual; attributes as tfjs's FusedConv2D.
+ * Where the running backend has it, a residual block's last convolution adds the shortcut and
+ * applies ReLU in its epilogue instead of two passes (Add, Relu) over the block's output.
+ */
+export const FUSED_CONV_RESIDUAL_KERNEL = 'ResNetConv2DResidual';
+
 type Padding = [[number, number], [number, number], [number, number], [number, number]];
 
 /** What `optimizeForInference` did, for the record. */
@@ -164,26 +178,42 @@ class Compiler {
   module(m: Module): Op {
     if (m instanceof ResNet) return this.resnet(m);
     if (m instanceof BasicBlock) {
-      const main = this.chain([m.conv1, m.bn1, m.relu, m.conv2, m.bn2]);
-      return this.residual(main, m.residual, m.downsample);
+      return this.residual([m.conv1, m.bn1, m.relu, m.conv2, m.bn2], m.residual, m.downsample);
     }
     if (m instanceof BottleneckBlock) {
-      const main = this.chain([m.conv1, m.bn1, m.relu, m.conv2, m.bn2, m.relu, m.conv3, m.bn3]);
+      const main = [m.conv1, m.bn1, m.relu, m.conv2, m.bn2, m.relu, m.conv3, m.bn3];
       return this.residual(main, m.residual, m.downsample);
     }
     if (m instanceof IdentityBlock || m instanceof ConvolutionalBlock) {
-      const main = this.chain([m.conv1, m.bn1, m.relu, m.conv2, m.bn2, m.relu, m.conv3, m.bn3]);
+      const main = this.residualChain([m.conv1, m.bn1, m.relu, m.conv2, m.bn2, m.relu, m.conv3, m.bn3]);
       const shortcut = m instanceof ConvolutionalBlock ? this.chain([m.shortcutConv, m.shortcutBn]) : null;
-      return (x) => tf.relu(tf.add(main(x), shortcut ? shortcut(x) : x));
+      return (x) => main(x, shortcut ? shortcut(x) : x);
     }
     if (m instanceof Sequential) return this.chain(m.modules);
     return this.chain([m]);
   }
 
-  private residual(main: Op, residual: boolean, downsample: Module | null): Op {
-    if (!residual) return (x) => tf.relu(main(x));
+  private residual(modules: readonly Module[], residual: boolean, downsample: Module | null): Op {
+    if (!residual) {
+      const main = this.chain(modules);
+      return (x) => tf.relu(main(x));
+    }
+    const main = this.residualChain(modules);
     const shortcut = downsample ? this.module(downsample) : null;
-    return (x) => tf.relu(tf.add(main(x), shortcut ? shortcut(x) : x));
+    return (x) => main(x, shortcut ? shortcut(x) : x);
+  }
+
+  /** relu(chain(modules)(x) + r), the last convolution adding r and applying ReLU where it can. */
+  private residualChain(modules: readonly Module[]): ResidualOp {
+    const ops = this.ops(modules);
+    const last = ops[ops.length - 1] as ConvOp | undefined;
+    const run = (x: tf.Tensor, steps: readonly Op[]) => steps.reduce((y, op) => op(y), x);
+    if (last?.withResidual) {
+      const head = ops.slice(0, -1);
+      const fused = last.withResidual;
+      return (x, r) => fused(run(x, head), r);
+    }
+    return (x, r) => tf.relu(tf.add(run(x, ops), r));
   }
 
   private resnet(m: ResNet): Op {
@@ -219,7 +249,13 @@ class Compiler {
 
   /** A run of modules, fusing ZeroPad2d → Conv2d → BatchNorm2d → ReLU where they follow each other. */
   private chain(modules: readonly Module[]): Op {
-    const ops: Op[] = [];
+    const ops = this.ops(modules);
+    return (x) => ops.reduce((y, op) => op(y), x);
+  }
+
+  /** The steps of `chain`. */
+  private ops(modules: readonly Module[]): ConvOp[] {
+    const ops: ConvOp[] = [];
     let i = 0;
     while (i < modules.length) {
       const m = modules[i] as Module;
@@ -245,7 +281,7 @@ class Compiler {
       ops.push(this.single(m));
       i++;
     }
-    return (x) => ops.reduce((y, op) => op(y), x);
+    return ops;
   }
 
   /** A module that is not part of a conv → BN → ReLU run. */
@@ -289,7 +325,7 @@ class Compiler {
     return (x) => m.forward(x) as tf.Tensor;
   }
 
-  private conv(conv: Conv2d, bn: BatchNorm2d | null, relu: boolean, extraPad: [number, number]): Op {
+  private conv(conv: Conv2d, bn: BatchNorm2d | null, relu: boolean, extraPad: [number, number]): ConvOp {
     const [kh, kw] = conv.kernelSize;
     const out = conv.outChannels;
     const w = conv.weight.dataSync() as Float32Array;
@@ -321,7 +357,7 @@ class Compiler {
     const padArg = ph || pw ? pad : 'valid';
     if (conv.groups === 1) {
       const filter = this.keep(tf.tensor4d(folded, [kh, kw, inPerGroup, out]));
-      return (x) =>
+      const op: ConvOp = (x) =>
         tf.fused.conv2d({
           x: x as tf.Tensor4D,
           filter,
@@ -332,6 +368,26 @@ class Compiler {
           bias: biasT,
           activation,
         });
+      if (!relu) {
+        const attrs = {
+          strides: conv.stride,
+          pad: padArg,
+          dataFormat: 'NHWC',
+          dilations: conv.dilation,
+          activation: 'relu',
+        };
+        op.withResidual = (x, r) =>
+          tf.getKernel(FUSED_CONV_RESIDUAL_KERNEL, tf.getBackend())
+            ? (tf
+                .engine()
+                .runKernel(
+                  FUSED_CONV_RESIDUAL_KERNEL,
+                  { x, filter, bias: biasT, residual: r },
+                  attrs as unknown as tf.NamedAttrMap,
+                ) as tf.Tensor)
+            : tf.relu(tf.add(op(x), r));
+      }
+      return op;
     }
     if (conv.groups === conv.inChannels) {
       const depthwise = this.keep(tf.tensor4d(folded, [kh, kw, conv.inChannels, out / conv.inChannels]));
