@@ -7,22 +7,34 @@
 // its fastest run's CPU time (process.cpuUsage: the least disturbed by other processes on a
 // shared machine) and the table prints the ratio ours / XNNPACK per shape, the path the rules
 // (CONV_RULES in @resnet/backends) choose, and whether that is the fastest measured.
-//   node bench/kernels.mjs [--reps N] [--only resnet18,resnet50,resnet20] [--json file]
-import { writeFileSync } from 'node:fs';
+// --accuracy instead measures each path's float error against a float64 direct convolution and the
+// memory its transformed filters take (both independent of the machine's load) into
+// bench/results/kernels-accuracy.json; --record writes the timings to bench/results/kernels.json
+// (take it on an idle machine). Both regenerate docs/guide/kernels.md.
+//   node bench/kernels.mjs [--reps N] [--only resnet18,resnet50,resnet20] [--record | --accuracy]
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { chooseConvPath, initBackend, setConvolutionPath } from '@resnet/backends';
+import { chooseConvPath, filterCacheStats, initBackend, setConvolutionPath } from '@resnet/backends';
 import { optimizeForInference } from '@resnet/core';
 import { createModel } from '@resnet/zoo';
 import * as tf from '@tensorflow/tfjs-core';
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
-  options: { reps: { type: 'string' }, only: { type: 'string' }, json: { type: 'string' } },
+  options: {
+    reps: { type: 'string' },
+    only: { type: 'string' },
+    record: { type: 'boolean' },
+    accuracy: { type: 'boolean' },
+  },
 });
+const here = dirname(fileURLToPath(import.meta.url));
 const reps = Number(values.reps ?? 7);
 const nets = (values.only ?? 'resnet18,resnet50,resnet20').split(',');
-const CONV_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'];
+const CONV_KERNELS = ['Conv2D', 'FusedConv2D', 'ResNetConv2DResidual', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'];
 const OUR_PATHS = ['winograd4', 'winograd2', 'gemm'];
 
 const info = await initBackend({ prefer: 'wasm', onWarning: () => {} });
@@ -160,7 +172,8 @@ function makeCase(s) {
   const { stride, pad } = geometry(xShape[1], kh, s.output[1]);
   const x = tf.randomNormal(xShape);
   const w = tf.randomNormal(wShape, 0, Math.sqrt(2 / (kh * kw * cin)));
-  const bias = s.kernel === 'FusedConv2D' ? tf.randomNormal([cout]) : null;
+  // The residual kernel's convolution is timed as the fused one (the residual adds one pass of its output).
+  const bias = s.kernel === 'Conv2D' ? null : tf.randomNormal([cout]);
   return {
     tensors: [x, w, ...(bias ? [bias] : [])],
     call: () =>
@@ -224,6 +237,108 @@ function measure(c, paths) {
   return result;
 }
 
+/** Each path's error against a float64 direct convolution (3×3, 'same'), for the shapes of the table. */
+function accuracy() {
+  const cases = [
+    [1, 56, 56, 64, 64],
+    [1, 28, 28, 128, 128],
+    [1, 14, 14, 256, 256],
+    [1, 7, 7, 512, 512],
+    [16, 32, 32, 16, 16],
+  ];
+  const out = [];
+  for (const [n, h, w, ci, co] of cases) {
+    const x = tf.tidy(() => tf.relu(tf.randomNormal([n, h, w, ci], 0, 1, 'float32', 1)));
+    const f = tf.randomNormal([3, 3, ci, co], 0, Math.sqrt(2 / (9 * ci)), 'float32', 2);
+    const xs = x.dataSync();
+    const fs = f.dataSync();
+    const ref = new Float64Array(n * h * w * co);
+    for (let b = 0; b < n; b++)
+      for (let y = 0; y < h; y++)
+        for (let z = 0; z < w; z++) {
+          const o = ((b * h + y) * w + z) * co;
+          for (let i = 0; i < 3; i++) {
+            const iy = y + i - 1;
+            if (iy < 0 || iy >= h) continue;
+            for (let j = 0; j < 3; j++) {
+              const ix = z + j - 1;
+              if (ix < 0 || ix >= w) continue;
+              const xi = ((b * h + iy) * w + ix) * ci;
+              const fi = (i * 3 + j) * ci * co;
+              for (let c = 0; c < ci; c++) {
+                const v = xs[xi + c];
+                if (v === 0) continue;
+                const row = fi + c * co;
+                for (let k = 0; k < co; k++) ref[o + k] += v * fs[row + k];
+              }
+            }
+          }
+        }
+    let scale = 0;
+    for (const v of ref) scale = Math.max(scale, Math.abs(v));
+    const errors = {};
+    for (const p of ['tfjs', 'gemm', 'winograd4', 'winograd2']) {
+      setConvolutionPath(p);
+      const y = tf.tidy(() => tf.conv2d(x, f, 1, 'same').dataSync());
+      let e = 0;
+      for (let i = 0; i < y.length; i++) e = Math.max(e, Math.abs(y[i] - ref[i]));
+      errors[p] = e / scale;
+    }
+    setConvolutionPath('auto');
+    out.push({ shape: `${n}×${h}×${w}×${ci} 3×3 → ${co}`, errors });
+    tf.dispose([x, f]);
+  }
+  return out;
+}
+
+/** Bytes of transformed filters an optimised network holds after one pass, beside its weights. */
+function filterCache() {
+  const result = {};
+  for (const net of ['resnet18', 'resnet50']) {
+    const model = createModel(net);
+    model.eval();
+    const inference = optimizeForInference(model);
+    model.dispose();
+    const before = filterCacheStats();
+    const x = tf.zeros([1, 224, 224, 3]);
+    inference.predict(x).dispose();
+    const after = filterCacheStats();
+    result[net] = {
+      bytes: after.bytes - before.bytes,
+      tensors: after.tensors - before.tensors,
+      weightBytes: 4 * inference.countParameters(),
+    };
+    inference.dispose();
+    x.dispose();
+  }
+  return result;
+}
+
+async function regenerateDoc() {
+  const { renderKernelsDoc } = await import('./kernels-doc.mjs');
+  const page = join(here, '../docs/guide/kernels.md');
+  writeFileSync(page, renderKernelsDoc(readFileSync(page, 'utf8')));
+  console.log('wrote docs/guide/kernels.md');
+}
+
+if (values.accuracy) {
+  const record = { date: new Date().toISOString(), accuracy: accuracy(), filterCache: filterCache() };
+  for (const a of record.accuracy)
+    console.log(
+      a.shape,
+      Object.entries(a.errors)
+        .map(([p, e]) => `${p} ${e.toExponential(2)}`)
+        .join(', '),
+    );
+  for (const [net, c] of Object.entries(record.filterCache))
+    console.log(
+      `${net}: transformed filters ${(c.bytes / 2 ** 20).toFixed(1)} MiB (${c.tensors}), weights ${(c.weightBytes / 2 ** 20).toFixed(1)} MiB`,
+    );
+  writeFileSync(join(here, 'results/kernels-accuracy.json'), `${JSON.stringify(record, null, 2)}\n`);
+  await regenerateDoc();
+  process.exit(0);
+}
+
 const found = await shapes();
 const rows = [];
 for (const s of found) {
@@ -263,9 +378,16 @@ console.log(`largest difference from XNNPACK's output, relative to its scale: ${
 console.log(
   `load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after; ${reps} interleaved runs per path; times are the fastest run's CPU time`,
 );
-if (values.json) {
-  writeFileSync(
-    values.json,
-    `${JSON.stringify({ date: new Date().toISOString(), threads: info.threads, reps, loadBefore, loadAfter: loadavg()[0], rows, totals }, null, 2)}\n`,
-  );
+if (values.record) {
+  const record = {
+    date: new Date().toISOString(),
+    threads: info.threads,
+    reps,
+    loadBefore,
+    loadAfter: loadavg()[0],
+    rows,
+    totals,
+  };
+  writeFileSync(join(here, 'results/kernels.json'), `${JSON.stringify(record, null, 2)}\n`);
+  await regenerateDoc();
 }

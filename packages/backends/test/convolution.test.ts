@@ -32,6 +32,8 @@ const WINOGRAD_CASES: Case[] = [
   { x: [2, 3, 3, 8], w: [3, 3, 8, 16], stride: 1, pad: 'same', bias: true, activation: 'relu' },
   { x: [1, 22, 19, 33], w: [3, 3, 33, 40], stride: 1, pad: 'same', bias: true, activation: 'relu' },
   { x: [2, 7, 7, 96], w: [3, 3, 96, 64], stride: 1, pad: explicit(1, 1, 1, 1) },
+  // Transformed filter over 1 MiB: not kept, transformed panel by panel in the kernel.
+  { x: [1, 9, 11, 99], w: [3, 3, 99, 90], stride: 1, pad: 'same', bias: true, activation: 'relu' },
 ];
 
 /** Shapes for the matrix-product kernels: 1×1 (strided), 3×3 stride 2, 7×7 stride 2, 3×3 stride 1; channel tails. */

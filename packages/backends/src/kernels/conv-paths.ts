@@ -33,6 +33,11 @@ export interface ConvRule {
   minChannels?: number;
   /** Smallest number of output pixels (batch · height · width). */
   minPixels?: number;
+  /**
+   * Largest cin·cout: a Winograd filter is kept transformed for the weight's life, (m+2)²/9 times
+   * its size; these bounds keep ResNet-50's under a third of its weights.
+   */
+  maxFilter?: number;
   /** A rule for weight gradients (else for forward convolutions and input gradients). */
   gradient?: 'filter';
   /** False: not for forward convolutions recorded for a gradient. */
@@ -59,6 +64,7 @@ export const CONV_RULES: readonly ConvRule[] = [
     stride: [1, 1],
     minChannels: 8,
     minPixels: 128,
+    maxFilter: 128 * 128,
     recorded: false,
     reason: '3×3 stride 1: F(4×4, 3×3) does 4× fewer multiplications (0.26–0.43× XNNPACK on ResNet-18/20/50)',
   },
@@ -67,14 +73,16 @@ export const CONV_RULES: readonly ConvRule[] = [
     kernel: [3, 3],
     stride: [1, 1],
     minChannels: 8,
+    maxFilter: 256 * 256,
     recorded: false,
     reason:
-      '3×3 stride 1 on few pixels (7×7 at batch 1): F(4×4) has 4 tiles to reuse a 36-position filter 4× the size; F(2×2) wins (0.5× XNNPACK vs 0.7×)',
+      '3×3 stride 1 on few pixels or 256 channels: F(2×2, 3×3) keeps a filter 1.8× the weights (F(4×4): 4×), 0.45–0.6× XNNPACK',
   },
   {
     path: 'gemm',
     minChannels: 8,
-    reason: 'any other dense convolution (1×1, strided, 7×7): 4×8 matrix-product kernel, 0.70–0.95× XNNPACK',
+    reason:
+      'any other dense convolution (1×1, strided, 7×7; 3×3 at 512 channels, whose Winograd filter would hold 17 MB each): 0.6–0.95× XNNPACK',
   },
   {
     path: 'winograd4',
@@ -118,6 +126,7 @@ export function chooseConvPath(s: ConvShape, threads: number, only?: ConvPath): 
     if (rule.stride && (rule.stride[0] !== s.strideHeight || rule.stride[1] !== s.strideWidth)) continue;
     if (rule.minChannels !== undefined && s.inChannels < rule.minChannels) continue;
     if (rule.minPixels !== undefined && outputPixels(s) < rule.minPixels) continue;
+    if (rule.maxFilter !== undefined && s.inChannels * s.outChannels > rule.maxFilter) continue;
     if (rule.threads !== undefined && rule.threads !== threads) continue;
     if (canRun(rule.path, s)) return rule.path;
   }
