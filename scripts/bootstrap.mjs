@@ -3,7 +3,8 @@
 //   node scripts/bootstrap.mjs            pnpm (the pinned version) and the workspace's packages
 //   node scripts/bootstrap.mjs --test     also the Debian packages the tests use (torch and
 //                                         torchvision as the numerical oracle, Chromium, Jupyter,
-//                                         clang to check our compiled WASM kernels)
+//                                         clang to check our compiled WASM kernels, real photos
+//                                         from scikit-image and matplotlib for the image tests)
 // Idempotent: what is already installed is left alone. Needs root (or sudo) for apt-get.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -30,7 +31,7 @@ if (major < 20) {
 }
 
 // 1. Debian packages for the tests (the oracle, the browser, Jupyter, clang).
-if (args.has('--test') && !installSystemPackages(['reference', 'browser', 'notebooks', 'wasm-kernels'], log))
+if (args.has('--test') && !installSystemPackages(['reference', 'browser', 'notebooks', 'wasm-kernels', 'images'], log))
   process.exit(1);
 
 // 2. pnpm, the exact version of package.json's packageManager (corepack cannot verify it here).

@@ -23,6 +23,15 @@ const GROUPS = {
     present: () =>
       existsSync('/usr/bin/clang') && existsSync('/usr/bin/wasm-ld') && existsSync('/usr/lib/llvm-14/bin/llvm-objdump'),
   },
+  // Real photos for @resnet/images' tests against PIL and torchvision: scikit-image's data
+  // (chelsea.png, coffee.png, astronaut.png, camera.png, rocket.jpg, ...) and matplotlib's sample
+  // data (grace_hopper.jpg).
+  images: {
+    packages: ['python3-skimage', 'python-matplotlib-data'],
+    present: () =>
+      existsSync('/usr/lib/python3/dist-packages/skimage/data/chelsea.png') &&
+      existsSync('/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg'),
+  },
   // Notebooks run on Debian's Jupyter with the tslab kernel.
   notebooks: {
     packages: ['jupyter-nbconvert', 'jupyter-client', 'python3-ipython'],

@@ -59,11 +59,12 @@ const sidebar: DefaultTheme.SidebarItem[] = [
     { text: 'Concepts', link: '/concepts' },
     { text: 'Live demo', link: '/demo/' },
   ]),
-  ...group('Packages', pagesIn('packages', ['core', 'zoo', 'backends', 'summary', 'train', 'cli'])),
+  ...group('Packages', pagesIn('packages', ['core', 'zoo', 'images', 'backends', 'summary', 'train', 'cli'])),
   ...group('Guides', pagesIn('guide')),
   ...group('Reference', [
     { text: 'CLI', link: '/cli/' },
     { text: 'Model zoo', link: '/zoo/' },
+    { text: 'Pretrained weights', link: '/zoo/weights' },
     { text: 'API', link: '/api/' },
     { text: 'Releases', link: '/releases/' },
   ]),
@@ -78,6 +79,8 @@ export default defineConfig({
     "torchvision's ResNets on TensorFlow.js: the same network, weights and numbers, in Node and the browser.",
   cleanUrls: true,
   lastUpdated: false,
+  // Our own icon (docs/public/favicon.svg); without it every fresh load logged a 404 for /favicon.ico.
+  head: [['link', { rel: 'icon', type: 'image/svg+xml', href: '/favicon.svg' }]],
   // Sources of the generated pages and helper folders are not pages.
   srcExclude: ['**/README.md', 'scripts/**', 'test/**', 'node_modules/**'],
   themeConfig: {

@@ -2,10 +2,12 @@
 // Browser tests of the built site (run `pnpm docs:build` first; turbo does it for `test`), in
 // Debian's Chromium driven by playwright-core:
 //   1. every page reachable from the home page loads without a console error or page error,
-//      and every internal link on it resolves to a page (not the 404 page) and to its #anchor;
+//      its icon (what a browser fetches for the tab: the page's <link rel="icon">, or else
+//      /favicon.ico) is an image of the site, and every internal link on it resolves to a page
+//      (not the 404 page) and to its #anchor; the server answers no request of the run with a 404;
 //   2. the local search finds a page;
 //   3. the live demo builds resnet18 and runs it on WebGL (SwiftShader) and on WASM, printing
-//      the output shape [1, 1000] and the times.
+//      the output shape [1, 1000] and the times, and shows @resnet/summary's HTML summary.
 // Exit code 0 when everything passed, 1 otherwise; one line per failure.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -96,6 +98,7 @@ try {
   const queue = ['/', ...allPages.filter((p) => p !== '/')];
   let links = 0;
   const anchors = [];
+  const icons = new Map();
   while (queue.length) {
     const path = queue.shift();
     errors.length = 0;
@@ -103,6 +106,11 @@ try {
     if (!response?.ok()) fail(`${path}: HTTP ${response?.status()}`);
     if ((await page.locator('.NotFound').count()) > 0) fail(`${path}: renders the 404 page`);
     for (const e of errors) fail(`${path}: ${e}`);
+    // Headless Chromium never fetches a tab icon, so the test fetches the one a browser would.
+    const declared = await page.$$eval('link[rel~="icon"]', (ls) => ls.map((l) => l.href));
+    const icon = declared[0] ?? `${server.url}/favicon.ico`;
+    if (!icons.has(icon)) icons.set(icon, { problem: await iconProblem(icon), pages: [] });
+    icons.get(icon).pages.push(path);
     const hrefs = await page.$$eval('a[href]', (as) => as.map((a) => a.getAttribute('href')));
     const ids = new Set(await page.$$eval('[id]', (els) => els.map((e) => e.id)));
     for (const href of hrefs) {
@@ -137,8 +145,11 @@ try {
     if (!idsByPage.get(a.target).has(a.id))
       fail(`${a.from}: link ${a.href} → no element with id ${a.id} on ${a.target}`);
   }
+  for (const [icon, { problem, pages }] of icons) {
+    if (problem) fail(`the icon ${icon.replace(server.url, '')} of ${pages.length} pages (${pages[0]}, …) ${problem}`);
+  }
   console.log(
-    `pages: ${seen.size} loaded, ${links} internal links checked (${anchors.length} to anchors on other pages)`,
+    `pages: ${seen.size} loaded, ${links} internal links checked (${anchors.length} to anchors on other pages), icon ${[...icons.keys()].map((i) => i.replace(server.url, '')).join(', ')}`,
   );
   for (const p of allPages) if (!linked.has(p)) fail(`${p}: no page links to it`);
   if (allPages.length < 15) fail(`only ${allPages.length} pages were built`);
@@ -164,9 +175,19 @@ try {
 
   // --- 3. the live demo -----------------------------------------------------------------------
   if (!process.argv.includes('--no-demo')) await demoTest(page, errors);
+  for (const path of new Set(server.notFound)) fail(`the server answered 404 for ${path}`);
 } finally {
   await browser.close();
   await server.close();
+}
+
+/** Why the icon at `url` would not show in a browser's tab, or '' when it would. */
+async function iconProblem(url) {
+  const r = await fetch(url);
+  const type = r.headers.get('content-type') ?? '';
+  await r.arrayBuffer();
+  if (!r.ok) return `answers HTTP ${r.status}`;
+  return type.startsWith('image/') ? '' : `is ${type}, not an image`;
 }
 
 async function demoTest(page, errors) {
@@ -221,10 +242,14 @@ async function demoTest(page, errors) {
       .textContent()
       .catch(() => '')
   )?.trim();
-  console.log(`demo: summary of ${summaryText.length} characters, ${source}`);
+  const tables = await demo.locator('[data-test="summary"] .resnet-summary table').count();
+  console.log(`demo: summary of ${summaryText.length} characters in ${tables} tables, ${source}`);
   // torchvision's resnet18 has 11,689,512 parameters (reference/torchvision_params.json).
   if (!summaryText.includes('11,689,512')) fail("demo: the summary does not show resnet18's 11,689,512 parameters");
-  if (!source?.includes('@resnet/summary,')) fail(`demo: the summary is not from @resnet/summary (${source})`);
+  if (!source?.includes("@resnet/summary, formatSummary(s, 'html')"))
+    fail(`demo: the summary is not @resnet/summary's HTML format (${source})`);
+  // formatSummary(s, 'html'): the layer table, the totals and the stages.
+  if (tables !== 3) fail(`demo: the summary has ${tables} tables of @resnet/summary's HTML format, expected 3`);
   for (const e of errors) fail(`demo: ${e}`);
 }
 

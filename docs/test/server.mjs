@@ -27,11 +27,16 @@ export function resolvePath(dist, urlPath) {
   return candidates.find((c) => c.startsWith(dist) && existsSync(c) && statSync(c).isFile());
 }
 
-/** Serves `dist` on a free port of 127.0.0.1; resolves to { url, close }. */
+/**
+ * Serves `dist` on a free port of 127.0.0.1; resolves to { url, close, notFound }: `notFound`
+ * lists every URL path answered with a 404, whoever asked for it (a page, a worker, the browser).
+ */
 export function serve(dist) {
+  const notFound = [];
   const server = createServer((req, res) => {
     const file = resolvePath(dist, req.url ?? '/');
     if (!file) {
+      notFound.push(req.url ?? '/');
       res.writeHead(404, { 'content-type': TYPES['.html'] });
       res.end(existsSync(join(dist, '404.html')) ? readFileSync(join(dist, '404.html')) : 'not found');
       return;
@@ -43,7 +48,7 @@ export function serve(dist) {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address();
-      resolve({ url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(r)) });
+      resolve({ url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(r)), notFound });
     });
   });
 }

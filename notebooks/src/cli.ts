@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 /**
  * The notebooks' one entry point (root scripts `notebooks:*`):
- *   setup [--user]      install Debian's Jupyter when missing, register this checkout's tslab kernel
+ *   setup [--checkout-only]
+ *                       install Debian's Jupyter when missing, register this checkout's tslab kernels
+ *                       for this user (any Jupyter started in the checkout offers them) and for the
+ *                       checkout's own runs (or only the latter)
  *   generate [name…]    rebuild notebooks from notebooks/content and the source regions, execute
  *                       them and write them with their outputs
  *   check               fail when a committed notebook differs from what `generate` would write
@@ -13,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NotebookError } from './errors.js';
 import { type GeneratedNotebook, generateNotebooks, NOTEBOOKS_DIR } from './generate.js';
-import { executeNotebook, inParallel, registerKernel } from './jupyter.js';
+import { executeNotebook, findKernels, inParallel, registerKernel, tslabBinary } from './jupyter.js';
 import { cellText, forCommit, type Notebook, problemsOf, serializeNotebook, withoutOutputs } from './notebook.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -47,6 +50,10 @@ function writeAtomic(path: string, text: string): void {
 }
 
 async function setup(args: string[]): Promise<void> {
+  // --user was the opt-in before registering for the user became the default; it is accepted.
+  const unknown = args.filter((a) => a !== '--checkout-only' && a !== '--user');
+  if (unknown.length > 0) throw new NotebookError(`setup: unknown option ${unknown[0]}; use setup [--checkout-only]`);
+  const user = !args.includes('--checkout-only');
   const deps = (await import(pathToFileURL(join(repoRoot, 'scripts', 'system-deps.mjs')).href)) as {
     installSystemPackages(groups: string[], log: (m: string) => void): boolean;
   };
@@ -55,10 +62,21 @@ async function setup(args: string[]): Promise<void> {
       "could not install Debian's Jupyter; run `apt-get install jupyter-nbconvert jupyter-client python3-ipython` as root",
     );
   }
-  registerKernel(repoRoot, { user: args.includes('--user') });
-  console.log(
-    `notebooks: tslab kernel registered for ${repoRoot}${args.includes('--user') ? ' (and for this user)' : ''}`,
-  );
+  const { dirs, replaced } = registerKernel(repoRoot, { user });
+  const [own, forUser] = dirs;
+  console.log(`notebooks: tslab kernels (TypeScript and JavaScript) registered for ${repoRoot}`);
+  if (forUser) console.log(`  in ${forUser}: any Jupyter you start (jupyter notebook, jupyter lab) offers them`);
+  console.log(`  in ${own}: notebooks:test and notebooks:generate run this one, whatever else is registered`);
+  if (replaced) console.log(`notebooks: the user's tslab kernel started ${replaced}; it now starts this checkout's`);
+  if (!user) return;
+  // What a Jupyter started in the checkout finds, as a new user's would.
+  const found = findKernels(repoRoot).get('tslab');
+  if (found?.argv[0] !== tslabBinary(repoRoot)) {
+    throw new NotebookError(
+      `a Jupyter started here finds ${found ? `another tslab kernel first (${found.resourceDir}, starting ${found.argv[0]}): remove it, or unset the JUPYTER_PATH that points there` : 'no tslab kernel'}`,
+    );
+  }
+  console.log('notebooks: open them with `jupyter notebook notebooks/` (or `jupyter lab`) and the TypeScript kernel');
 }
 
 /** Notebooks executed at once: one per core, at most two (each run is single-threaded). */
@@ -186,7 +204,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'check') return check();
   if (command === 'test') return test(args);
   throw new NotebookError(
-    `unknown command ${JSON.stringify(command ?? '')}; use setup [--user], generate [name…], check or test [name…]`,
+    `unknown command ${JSON.stringify(command ?? '')}; use setup [--checkout-only], generate [name…], check or test [name…]`,
   );
 }
 

@@ -7,6 +7,7 @@ import type { Notebook } from './notebook.js';
 /** Debian's Python, which has Jupyter (the `notebooks` group of scripts/system-deps.mjs). */
 export const PYTHON = '/usr/bin/python3';
 const NBCONVERT = '/usr/bin/jupyter-nbconvert';
+const KERNELSPEC = '/usr/bin/jupyter-kernelspec';
 /** Seconds a single cell may run before nbconvert gives up (a notebook must stay under 3 minutes). */
 const CELL_TIMEOUT_SECONDS = 300;
 
@@ -15,22 +16,44 @@ export function jupyterDataDir(repoRoot: string): string {
   return join(repoRoot, '.cache', 'jupyter');
 }
 
-function tslabBinary(repoRoot: string): string {
+/** The tslab command of this checkout, which its registered kernels start. */
+export function tslabBinary(repoRoot: string): string {
   return join(repoRoot, 'notebooks', 'node_modules', '.bin', 'tslab');
 }
 
+/** What registering did. */
+export interface KernelRegistration {
+  /** The kernel directories written, each holding `tslab` (TypeScript) and `jslab` (JavaScript). */
+  dirs: string[];
+  /** The tslab command the user's kernel started before, when it was another checkout's. */
+  replaced?: string;
+}
+
 /**
- * Registers the tslab kernel (TypeScript and JavaScript) with the tslab binary of this checkout,
- * in the checkout's own Jupyter directory, or with `user` also in the user's kernel registry so
- * that any Jupyter front end finds it.
+ * Registers the tslab kernels (TypeScript and JavaScript), which start this checkout's tslab:
+ * - in the checkout's own Jupyter directory (`.cache/jupyter`), which `notebooks:test` and
+ *   `notebooks:generate` put first on JUPYTER_PATH, so their runs never start another tslab;
+ * - with `user`, also in the user's kernel registry (jupyter_core's `jupyter_data_dir()`,
+ *   `~/.local/share/jupyter`), the one directory every Jupyter searches wherever it is started
+ *   and however it was installed (Debian's, a virtualenv's, pip's JupyterLab). JUPYTER_PATH would
+ *   need the variable in every shell, `--sys-prefix` is Debian's `/usr` (root's, shared by all
+ *   users), and Jupyter no longer reads configuration from the working directory (CVE-2022-39286).
  */
-export function registerKernel(repoRoot: string, options: { user?: boolean } = {}): void {
+export function registerKernel(repoRoot: string, options: { user?: boolean } = {}): KernelRegistration {
   const binary = tslabBinary(repoRoot);
   if (!existsSync(binary)) {
     throw new NotebookError(`tslab is not installed at ${binary}; run \`pnpm install\` at the repository root`);
   }
   requireJupyter();
-  const targets = [[`--prefix=${jupyterDataDir(repoRoot)}`], ...(options.user ? [['--user']] : [])];
+  const registration: KernelRegistration = { dirs: [join(jupyterDataDir(repoRoot), 'share', 'jupyter', 'kernels')] };
+  const targets = [[`--prefix=${jupyterDataDir(repoRoot)}`]];
+  if (options.user) {
+    const userKernels = join(userDataDir(), 'kernels');
+    const previous = kernelCommand(join(userKernels, 'tslab', 'kernel.json'));
+    if (previous !== undefined && previous !== binary) registration.replaced = previous;
+    registration.dirs.push(userKernels);
+    targets.push(['--user']);
+  }
   for (const target of targets) {
     const r = spawnSync(binary, ['install', `--python=${PYTHON}`, `--binary=${binary}`, ...target], {
       encoding: 'utf8',
@@ -39,6 +62,48 @@ export function registerKernel(repoRoot: string, options: { user?: boolean } = {
       throw new NotebookError(`\`tslab install\` failed (exit ${r.status}): ${(r.stderr || r.stdout).trim()}`);
     }
   }
+  return registration;
+}
+
+/** The user's Jupyter data directory, as Jupyter itself computes it (HOME, JUPYTER_DATA_DIR, XDG). */
+function userDataDir(): string {
+  const r = spawnSync(PYTHON, ['-c', 'from jupyter_core.paths import jupyter_data_dir; print(jupyter_data_dir())'], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new NotebookError(`cannot ask Jupyter for its data directory: ${r.stderr.trim()}`);
+  return r.stdout.trim();
+}
+
+/** The command a kernel.json starts, or undefined when there is no readable spec. */
+function kernelCommand(specPath: string): string | undefined {
+  try {
+    const argv = (JSON.parse(readFileSync(specPath, 'utf8')) as { argv?: unknown }).argv;
+    return Array.isArray(argv) && typeof argv[0] === 'string' ? argv[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A kernel as Jupyter finds it: the directory of its spec and the command it starts. */
+export interface FoundKernel {
+  resourceDir: string;
+  argv: string[];
+}
+
+/**
+ * The kernels, by name, that a Jupyter started in `cwd` with `env` offers: Debian's
+ * `jupyter kernelspec list`, the same lookup every Jupyter front end makes.
+ */
+export function findKernels(cwd: string, env: NodeJS.ProcessEnv = process.env): Map<string, FoundKernel> {
+  requireJupyter();
+  const r = spawnSync(KERNELSPEC, ['list', '--json'], { cwd, env, encoding: 'utf8' });
+  if (r.status !== 0) {
+    throw new NotebookError(`\`jupyter kernelspec list\` failed (exit ${r.status}): ${(r.stderr || r.stdout).trim()}`);
+  }
+  const specs = (
+    JSON.parse(r.stdout) as { kernelspecs: Record<string, { resource_dir: string; spec: { argv: string[] } }> }
+  ).kernelspecs;
+  return new Map(Object.entries(specs).map(([name, k]) => [name, { resourceDir: k.resource_dir, argv: k.spec.argv }]));
 }
 
 /** Fails with the fix when Debian's Jupyter is missing. */

@@ -38,7 +38,12 @@ describe('RegionImports on the repository', () => {
     expect(lines.at(-1)).toBe("} from '@resnet/core';");
     const cellNames = lines
       .slice(3, -1)
-      .map((l) => l.trim().replace(/,$/, '').replace(/^type /, ''))
+      .map((l) =>
+        l
+          .trim()
+          .replace(/,$/, '')
+          .replace(/^type /, ''),
+      )
       .sort();
     expect(cellNames).toEqual([...imported].sort());
     expect(source).not.toMatch(/from '\./);

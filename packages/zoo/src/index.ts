@@ -1,7 +1,36 @@
 import { ArgumentError, buildMeta, knownKeysOf, ResNet, type ResNetConfig } from '@resnet/core';
 import { PRESET_NAMES, PRESETS, type Preset, type PresetName } from './presets.js';
+import { WEIGHTS, type WeightsName } from './weights/registry.js';
 
 export { PRESETS, PRESET_NAMES, type Preset, type PresetName } from './presets.js';
+export {
+  type ArchWeights,
+  getWeights,
+  IMAGENET_CATEGORIES,
+  type ImageTransforms,
+  listWeights,
+  WEIGHTS,
+  WEIGHTS_ARCHS,
+  WEIGHTS_SOURCE,
+  type WeightsArch,
+  type WeightsEntry,
+  type WeightsMeta,
+  type WeightsName,
+  weightsNames,
+} from './weights/registry.js';
+export { fileNameOf, hashPrefixOf } from './weights/hash.js';
+export {
+  applyMirror,
+  OFFICIAL_WEIGHTS_BASE,
+  type WeightsArgumentKind,
+  weightsArgumentKind,
+  type WeightsSource,
+  type WeightsSourceOptions,
+  weightsSource,
+} from './weights/source.js';
+export { WeightsDownloadError, type WeightsDownloadContext, type WeightsDownloadFailure } from './weights/errors.js';
+export type { DownloadProgress } from './weights/http.js';
+export { type FetchedWeights, type FetchWeightsOptions, fetchWeights, WEIGHTS_CACHE_NAME } from './weights/browser.js';
 
 /** What every preset lets you change: the head, the input channels and initialisation. */
 export interface PresetOptions {
@@ -76,6 +105,12 @@ export interface ZooEntry {
   buffers: number;
   /** Classes of the default head. */
   numClasses: number;
+  /** Side of the square images the preset is designed for (`Preset.imageSize`): 224, or 32 for CIFAR. */
+  imageSize: number;
+  /** torchvision's weight entries for this preset (`IMAGENET1K_V1`, …); [] when there are none. */
+  weights: WeightsName[];
+  /** The entry torchvision's `DEFAULT` means, or null. */
+  defaultWeights: WeightsName | null;
 }
 
 /** Every preset with its parameter count, computed from a meta build (no weights allocated). */
@@ -90,6 +125,9 @@ export function listPresets(): ZooEntry[] {
       params: model.countParameters(),
       buffers: model.countBuffers(),
       numClasses: model.config.numClasses,
+      imageSize: PRESETS[name].imageSize,
+      weights: Object.keys(WEIGHTS[name as keyof typeof WEIGHTS]?.entries ?? {}) as WeightsName[],
+      defaultWeights: WEIGHTS[name as keyof typeof WEIGHTS]?.default ?? null,
     };
   });
 }

@@ -6,6 +6,17 @@ import { ArgumentError, type HostTensor, knownKeysOf, ResNetError } from '@resne
 import { getPreset } from './index.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './pool-protocol.js';
 
+export {
+  type ResolveWeightsOptions,
+  resnetHome,
+  resolveWeightsFile,
+  sha256File,
+  torchCheckpointsDir,
+  type WeightsFile,
+  type WeightsFileSource,
+  weightsCacheDir,
+} from './weights/node-files.js';
+
 export interface InferencePoolOptions {
   /** A preset name of the zoo (`resnet50`). */
   arch: string;

@@ -11,7 +11,18 @@ export interface Preset {
   /** Where the architecture is defined. */
   source: string;
   family: 'resnet' | 'wide_resnet' | 'resnext' | 'cifar' | 'plain' | 'keras';
+  /**
+   * Side of the square images the architecture was designed for, and at which its figures are
+   * quoted: 224 for the ImageNet networks, 32 for the paper's CIFAR-10 networks. Any size that
+   * survives the downsampling runs; this is the one a listing or a default input uses.
+   */
+  imageSize: number;
 }
+
+/** ImageNet's training crop (torchvision's and the paper's figures are for one 224×224 image). */
+const IMAGENET_SIZE = 224;
+/** CIFAR-10's images (the paper's section 4.2). */
+const CIFAR_SIZE = 32;
 
 const STAGES = [64, 128, 256, 512];
 
@@ -48,6 +59,7 @@ export const PRESETS = {
     torchvision: 'resnet18',
     source: PAPER,
     family: 'resnet',
+    imageSize: IMAGENET_SIZE,
   },
   resnet34: {
     config: torchvisionBasic([3, 4, 6, 3]),
@@ -55,6 +67,7 @@ export const PRESETS = {
     torchvision: 'resnet34',
     source: PAPER,
     family: 'resnet',
+    imageSize: IMAGENET_SIZE,
   },
   resnet50: {
     config: torchvisionBottleneck([3, 4, 6, 3]),
@@ -62,6 +75,7 @@ export const PRESETS = {
     torchvision: 'resnet50',
     source: PAPER,
     family: 'resnet',
+    imageSize: IMAGENET_SIZE,
   },
   resnet101: {
     config: torchvisionBottleneck([3, 4, 23, 3]),
@@ -69,6 +83,7 @@ export const PRESETS = {
     torchvision: 'resnet101',
     source: PAPER,
     family: 'resnet',
+    imageSize: IMAGENET_SIZE,
   },
   resnet152: {
     config: torchvisionBottleneck([3, 8, 36, 3]),
@@ -76,6 +91,7 @@ export const PRESETS = {
     torchvision: 'resnet152',
     source: PAPER,
     family: 'resnet',
+    imageSize: IMAGENET_SIZE,
   },
   wide_resnet50_2: {
     config: torchvisionBottleneck([3, 4, 6, 3], 1, 128),
@@ -83,6 +99,7 @@ export const PRESETS = {
     torchvision: 'wide_resnet50_2',
     source: 'Zagoruyko & Komodakis, Wide Residual Networks (2016)',
     family: 'wide_resnet',
+    imageSize: IMAGENET_SIZE,
   },
   wide_resnet101_2: {
     config: torchvisionBottleneck([3, 4, 23, 3], 1, 128),
@@ -90,6 +107,7 @@ export const PRESETS = {
     torchvision: 'wide_resnet101_2',
     source: 'Zagoruyko & Komodakis, Wide Residual Networks (2016)',
     family: 'wide_resnet',
+    imageSize: IMAGENET_SIZE,
   },
   resnext50_32x4d: {
     config: torchvisionBottleneck([3, 4, 6, 3], 32, 4),
@@ -97,6 +115,7 @@ export const PRESETS = {
     torchvision: 'resnext50_32x4d',
     source: 'Xie et al., Aggregated Residual Transformations (2017)',
     family: 'resnext',
+    imageSize: IMAGENET_SIZE,
   },
   resnext101_32x8d: {
     config: torchvisionBottleneck([3, 4, 23, 3], 32, 8),
@@ -104,6 +123,7 @@ export const PRESETS = {
     torchvision: 'resnext101_32x8d',
     source: 'Xie et al., Aggregated Residual Transformations (2017)',
     family: 'resnext',
+    imageSize: IMAGENET_SIZE,
   },
   resnext101_64x4d: {
     config: torchvisionBottleneck([3, 4, 23, 3], 64, 4),
@@ -111,60 +131,70 @@ export const PRESETS = {
     torchvision: 'resnext101_64x4d',
     source: 'Xie et al., Aggregated Residual Transformations (2017)',
     family: 'resnext',
+    imageSize: IMAGENET_SIZE,
   },
   resnet20: {
     config: cifar(3),
     description: 'CIFAR ResNet-20 (n = 3), option-A shortcuts, 10 classes',
     source: `${PAPER}, section 4.2`,
     family: 'cifar',
+    imageSize: CIFAR_SIZE,
   },
   resnet32: {
     config: cifar(5),
     description: 'CIFAR ResNet-32 (n = 5), option-A shortcuts, 10 classes',
     source: `${PAPER}, section 4.2`,
     family: 'cifar',
+    imageSize: CIFAR_SIZE,
   },
   resnet44: {
     config: cifar(7),
     description: 'CIFAR ResNet-44 (n = 7), option-A shortcuts, 10 classes',
     source: `${PAPER}, section 4.2`,
     family: 'cifar',
+    imageSize: CIFAR_SIZE,
   },
   resnet56: {
     config: cifar(9),
     description: 'CIFAR ResNet-56 (n = 9), option-A shortcuts, 10 classes',
     source: `${PAPER}, section 4.2`,
     family: 'cifar',
+    imageSize: CIFAR_SIZE,
   },
   resnet110: {
     config: cifar(18),
     description: 'CIFAR ResNet-110 (n = 18), option-A shortcuts, 10 classes',
     source: `${PAPER}, section 4.2`,
     family: 'cifar',
+    imageSize: CIFAR_SIZE,
   },
   plain20: {
     config: cifar(3, 'none'),
     description: 'CIFAR plain-20: resnet20 without shortcuts (the paper’s Figure 6 baseline)',
     source: `${PAPER}, section 4.2`,
     family: 'plain',
+    imageSize: CIFAR_SIZE,
   },
   plain32: {
     config: cifar(5, 'none'),
     description: 'CIFAR plain-32: resnet32 without shortcuts',
     source: `${PAPER}, section 4.2`,
     family: 'plain',
+    imageSize: CIFAR_SIZE,
   },
   plain44: {
     config: cifar(7, 'none'),
     description: 'CIFAR plain-44: resnet44 without shortcuts',
     source: `${PAPER}, section 4.2`,
     family: 'plain',
+    imageSize: CIFAR_SIZE,
   },
   plain56: {
     config: cifar(9, 'none'),
     description: 'CIFAR plain-56: resnet56 without shortcuts',
     source: `${PAPER}, section 4.2`,
     family: 'plain',
+    imageSize: CIFAR_SIZE,
   },
   resnet50_keras: {
     config: {
@@ -178,6 +208,7 @@ export const PRESETS = {
     description: 'Keras ResNet-50 v1 (the first seed): conv biases, stride on the first 1×1, ZeroPad 3 stem',
     source: 'keras.applications.ResNet50; the identity/convolutional-block notebook',
     family: 'keras',
+    imageSize: IMAGENET_SIZE,
   },
 } as const satisfies Record<string, Preset>;
 

@@ -1,12 +1,10 @@
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { dirname, extname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fixturePath } from '../../../tools/test-support/fixtures.js';
 import { build } from 'esbuild';
 import { type Browser, chromium } from 'playwright-core';
 import { chromiumLaunchOptions } from '../../../tools/test-support/chromium.mjs';
+import { type PageServer, startPageServer } from '../../../tools/test-support/page-server.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // resnet18 with torchvision's weights in Debian's headless Chromium, against torchvision's output
@@ -17,69 +15,35 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 //   to expect; this test requires float32.
 const TOLERANCE = { wasm: 1e-4, webgl: 1e-4 } as const;
 
-let server: Server;
+let server: PageServer;
 let browser: Browser;
 let origin: string;
-let bundle: string;
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html',
-  '.js': 'text/javascript',
-  '.wasm': 'application/wasm',
-};
 
 beforeAll(async () => {
   const launchOptions = chromiumLaunchOptions();
-  const result = await build({
-    entryPoints: [join(import.meta.dirname, 'browser', 'page.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'error',
-  });
-  bundle = result.outputFiles[0]?.text ?? '';
   const wasmDir = dirname(
     createRequire(createRequire(import.meta.url).resolve('@resnet/backends')).resolve('@tensorflow/tfjs-backend-wasm'),
   );
   const fixtures = resolve(dirname(fixturePath('resnet18', 'weights.safetensors')), '..');
-  server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+  server = await startPageServer({
+    build,
+    entry: join(import.meta.dirname, 'browser', 'page.ts'),
     // Cross-origin isolated, so that the page may use SharedArrayBuffer (WASM threads).
-    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-    res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
-    if (url.pathname === '/') {
-      res.setHeader('Content-Type', 'text/html');
-      res.end('<!doctype html><script type="module" src="/bundle.js"></script>');
-      return;
-    }
-    if (url.pathname === '/bundle.js') {
-      res.setHeader('Content-Type', 'text/javascript');
-      res.end(bundle);
-      return;
-    }
-    const file = url.pathname.startsWith('/wasm/')
-      ? join(wasmDir, url.pathname.slice(6))
-      : url.pathname.startsWith('/fixtures/')
-        ? join(fixtures, url.pathname.slice(10))
-        : '';
-    if (!file || !existsSync(file) || !statSync(file).isFile() || file.includes('..')) {
-      res.statusCode = 404;
-      res.end();
-      return;
-    }
-    res.setHeader('Content-Type', TYPES[extname(file)] ?? 'application/octet-stream');
-    createReadStream(file).pipe(res);
+    isolated: true,
+    file: (path) =>
+      path.startsWith('/wasm/')
+        ? join(wasmDir, path.slice(6))
+        : path.startsWith('/fixtures/')
+          ? join(fixtures, path.slice(10))
+          : undefined,
   });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = server.origin;
   browser = await chromium.launch(launchOptions);
 });
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise((done) => server?.close(done));
+  await server?.close();
 });
 
 interface Parity {

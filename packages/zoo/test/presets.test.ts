@@ -61,6 +61,18 @@ describe('parameter counts', () => {
     expect(list.map((e) => e.name)).toEqual(PRESET_NAMES);
     expect(list.find((e) => e.name === 'resnet152')?.params).toBe(60_192_808);
   });
+
+  it('gives each preset the image size it was designed for: 224 for ImageNet, 32 for the paper’s CIFAR-10 nets', () => {
+    for (const e of listPresets()) {
+      const cifar = e.family === 'cifar' || e.family === 'plain';
+      expect([e.name, e.imageSize]).toEqual([e.name, cifar ? 32 : 224]);
+      expect(e.imageSize).toBe(PRESETS[e.name].imageSize);
+      expect(createModel(e.name, { meta: true }).inferShape([1, e.imageSize, e.imageSize, 3])).toEqual([
+        1,
+        e.numClasses,
+      ]);
+    }
+  });
 });
 
 /** One num_batches_tracked counter per BatchNorm. */

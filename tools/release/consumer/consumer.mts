@@ -3,6 +3,8 @@ import { type BackendInfo, initBackend } from '@resnet/backends';
 import { COMMANDS, type Command } from '@resnet/cli';
 import { ResNet, type ResNetConfig } from '@resnet/core';
 import { loadTorchvisionWeights } from '@resnet/core/node';
+import { type ImageTransforms, type RgbImage, applyTransforms, imageClassification } from '@resnet/images';
+import { readImage } from '@resnet/images/node';
 import { formatSummary, summary } from '@resnet/summary';
 import { type Optimizer, Rng, Sgd, type StepResult, trainStep } from '@resnet/train';
 import { type CheckpointInfo, saveCheckpoint } from '@resnet/train/node';
@@ -27,6 +29,9 @@ const step: StepResult = trainStep(model, optimizer, {
 });
 const info2: CheckpointInfo = { epoch: 1, rng: new Rng(0).getState() };
 saveCheckpoint('x.ckpt', model, optimizer, info2);
+const transforms: ImageTransforms = imageClassification({ cropSize: 224 });
+const read: (path: string) => RgbImage = readImage;
+const host = applyTransforms({ width: 1, height: 1, data: new Uint8Array(3) }, transforms);
 // @ts-expect-error: an unknown preset option is a type error
 createModel('resnet18', { numClases: 10 });
-export { info, y, rows, commands, text, load, step };
+export { info, y, rows, commands, text, load, step, read, host };

@@ -4,6 +4,7 @@ import { describeBackend, initBackend } from '@resnet/backends';
 import { main } from '@resnet/cli';
 import { ResNet } from '@resnet/core';
 import { readSafetensorsFile } from '@resnet/core/node';
+import { imageClassification, preprocess, toRGB } from '@resnet/images/node';
 import { formatSummary, summary } from '@resnet/summary';
 import { Sgd, trainStep } from '@resnet/train';
 import { loadCheckpoint } from '@resnet/train/node';
@@ -47,6 +48,19 @@ const batch = {
 const step = trainStep(small, optimizer, batch);
 assert.ok(Number.isFinite(step.loss) && step.loss > 0, `finite loss, got ${step.loss}`);
 small.dispose();
+
+// @resnet/images: a 2×1 PNG (written by PIL: RGB 200, 100, 50) decoded and preprocessed.
+const png = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAABCAIAAAB7QOjdAAAAD0lEQVR4nGM8kWLEwMAAAAd6AWCUFlkyAAAAAElFTkSuQmCC',
+  'base64',
+);
+assert.deepEqual(Array.from((await toRGB(png)).data), [200, 100, 50, 200, 100, 50]);
+const beforeImages = tf.memory().numTensors;
+const pixels = await preprocess(png, imageClassification({ cropSize: 8, resizeSize: 8 }));
+assert.deepEqual(pixels.shape, [1, 8, 8, 3]);
+assert.ok(Math.abs((await pixels.data())[0] - (200 / 255 - 0.485) / 0.229) < 1e-6, 'normalised red');
+pixels.dispose();
+assert.equal(tf.memory().numTensors, beforeImages, 'no tensor leaked by preprocess');
 
 console.log(
   `esm: ok (resnet18 forward on wasm: [${y.shape.join(', ')}] in ${ms.toFixed(0)} ms; resnet20 SGD step, loss ${step.loss.toFixed(3)})`,

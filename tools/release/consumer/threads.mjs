@@ -25,8 +25,13 @@ const step = await dp.step(small, optimizer, {
   labels: Int32Array.from([3, 7, 1, 0]),
   shape: [4, 16, 16, 3],
 });
-assert.ok(Number.isFinite(step.loss) && step.loss > 0 && step.size === 4, `data-parallel step: ${JSON.stringify(step)}`);
+assert.ok(
+  Number.isFinite(step.loss) && step.loss > 0 && step.size === 4,
+  `data-parallel step: ${JSON.stringify(step)}`,
+);
 await dp.close();
-console.log(`threads: ok (resnet18 on 2 WASM threads; resnet20 data-parallel step on 2 replicas, loss ${step.loss.toFixed(3)})`);
+console.log(
+  `threads: ok (resnet18 on 2 WASM threads; resnet20 data-parallel step on 2 replicas, loss ${step.loss.toFixed(3)})`,
+);
 // The pool's workers keep the event loop alive.
 process.exit(0);

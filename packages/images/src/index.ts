@@ -1,0 +1,27 @@
+/**
+ * @resnet/images: images in, torchvision's input tensors out. Decoding (PNG and JPEG in pure JS,
+ * browser elements with the platform's decoder) and torchvision's `ImageClassification` eval
+ * transform on PIL images — resize with PIL's antialiased bilinear filter, centre crop, ÷255,
+ * normalise — bit for bit. Browser-safe: no `node:` imports; file paths are in `@resnet/images/node`.
+ */
+import { type ImageInput, preprocessors, toRGB } from './input.js';
+
+export { type RgbImage, rgbImage, checkRgbImage } from './rgb-image.js';
+export { type PixelArray, rgbFromPixels, rgbFromTensor } from './pixels.js';
+export { type BrowserImageSource, isBrowserImageSource } from './browser-sources.js';
+export { decodeImage, sniffFormat, MAX_IMAGE_PIXELS } from './decode.js';
+export { resize, resizeTo, resizedSize } from './resize.js';
+export { crop, centerCrop, centerCropBox } from './crop.js';
+export {
+  type ImageTransforms,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  imageClassification,
+  checkImageTransforms,
+  normalize,
+  applyTransforms,
+  stackBatches,
+} from './transforms.js';
+export { type ImageInput, toRGB };
+
+export const { preprocess, preprocessBatch, preprocessToHost } = preprocessors<ImageInput>(toRGB);

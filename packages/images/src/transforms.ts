@@ -1,0 +1,145 @@
+import { ArgumentError, type HostTensor } from '@resnet/core';
+import { centerCrop } from './crop.js';
+import { resize } from './resize.js';
+import { checkRgbImage, type RgbImage } from './rgb-image.js';
+
+/** ImageNet's channel means (RGB, on the 0–1 scale): torchvision's default. */
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+/** ImageNet's channel standard deviations (RGB, on the 0–1 scale). */
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+
+/**
+ * The eval transforms a set of weights expects, as plain data (torchvision's
+ * `weights.transforms()`, an `ImageClassification`): resize the shorter side to `resizeSize`
+ * (PIL's antialiased bilinear), centre-crop `cropSize`, scale to 0–1, subtract `mean`, divide by `std`.
+ */
+export interface ImageTransforms {
+  resizeSize: number;
+  cropSize: number;
+  mean: readonly [number, number, number];
+  std: readonly [number, number, number];
+  interpolation: 'bilinear';
+}
+
+/**
+ * torchvision's `ImageClassification(crop_size=..., resize_size=256, mean=..., std=...)` as data.
+ * `imageClassification({ cropSize: 224 })` is IMAGENET1K_V1's; `{ cropSize: 224, resizeSize: 232 }`
+ * is ResNet-50 IMAGENET1K_V2's.
+ */
+export function imageClassification(options: {
+  cropSize: number;
+  resizeSize?: number;
+  mean?: readonly [number, number, number];
+  std?: readonly [number, number, number];
+}): ImageTransforms {
+  return checkImageTransforms('options', {
+    resizeSize: 256,
+    mean: IMAGENET_MEAN,
+    std: IMAGENET_STD,
+    interpolation: 'bilinear',
+    ...options,
+  });
+}
+
+const KEYS = ['resizeSize', 'cropSize', 'mean', 'std', 'interpolation'];
+
+/** Checks an ImageTransforms value, naming the first bad field. */
+export function checkImageTransforms(argument: string, value: unknown): ImageTransforms {
+  if (typeof value !== 'object' || value === null) {
+    throw new ArgumentError(
+      argument,
+      '{ resizeSize, cropSize, mean, std, interpolation }',
+      value,
+      'Use imageClassification({ cropSize: 224 }) or the transforms of a weights entry',
+    );
+  }
+  const v = value as Record<string, unknown>;
+  for (const key of Object.keys(v)) {
+    if (!KEYS.includes(key))
+      throw new ArgumentError(`${argument}.${key}`, `one of ${KEYS.join(', ')}`, key, 'Remove or rename the field');
+  }
+  for (const key of ['resizeSize', 'cropSize']) {
+    const n = v[key];
+    if (!Number.isSafeInteger(n) || (n as number) < 1 || (n as number) > 16384)
+      throw new ArgumentError(`${argument}.${key}`, 'an integer from 1 to 16384 (pixels)', n);
+  }
+  for (const key of ['mean', 'std']) {
+    const a = v[key];
+    if (!Array.isArray(a) || a.length !== 3 || a.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
+      throw new ArgumentError(
+        `${argument}.${key}`,
+        'three finite numbers (R, G, B on the 0–1 scale)',
+        a,
+        'ImageNet’s are IMAGENET_MEAN and IMAGENET_STD',
+      );
+    }
+    if (key === 'std' && a.some((x) => Math.fround(x) === 0))
+      throw new ArgumentError(`${argument}.std`, 'non-zero standard deviations', a);
+  }
+  if (v.interpolation !== 'bilinear')
+    throw new ArgumentError(
+      `${argument}.interpolation`,
+      "'bilinear' (the only interpolation the classification weights use)",
+      v.interpolation,
+    );
+  return v as unknown as ImageTransforms;
+}
+
+function checkTriple(argument: string, value: unknown): readonly [number, number, number] {
+  if (!Array.isArray(value) || value.length !== 3 || value.some((x) => typeof x !== 'number' || !Number.isFinite(x)))
+    throw new ArgumentError(argument, 'three finite numbers (R, G, B)', value);
+  return value as unknown as [number, number, number];
+}
+
+/**
+ * torchvision's `convert_image_dtype` (÷255) then `normalize(mean, std)`, in float32 with
+ * torch's rounding at each step: `((x / 255) − mean) / std`. Returns HWC float32 values.
+ */
+export function normalize(
+  image: RgbImage,
+  mean: readonly [number, number, number] = IMAGENET_MEAN,
+  std: readonly [number, number, number] = IMAGENET_STD,
+): Float32Array {
+  checkRgbImage('image', image);
+  const m = checkTriple('mean', mean).map(Math.fround);
+  const s = checkTriple('std', std).map(Math.fround);
+  if (s.some((x) => x === 0)) throw new ArgumentError('std', 'non-zero standard deviations', std);
+  // One table per channel: 256 possible inputs, each computed with float32 rounding as torch does.
+  const tables = [0, 1, 2].map((c) =>
+    Float32Array.from({ length: 256 }, (_, v) => {
+      const scaled = Math.fround(v / 255);
+      return Math.fround(Math.fround(scaled - (m[c] as number)) / (s[c] as number));
+    }),
+  ) as [Float32Array, Float32Array, Float32Array];
+  const { data } = image;
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i += 3) {
+    out[i] = tables[0][data[i] as number] as number;
+    out[i + 1] = tables[1][data[i + 1] as number] as number;
+    out[i + 2] = tables[2][data[i + 2] as number] as number;
+  }
+  return out;
+}
+
+/**
+ * The whole eval transform on an RGB image, host side: resize, centre crop, ÷255, normalise.
+ * Returns a batch of one, NHWC float32 `[1, cropSize, cropSize, 3]` — torchvision's output
+ * `weights.transforms()(img)` transposed from CHW — with no tfjs backend involved.
+ */
+export function applyTransforms(image: RgbImage, transforms: ImageTransforms): HostTensor {
+  checkRgbImage('image', image);
+  const t = checkImageTransforms('transforms', transforms);
+  const cropped = centerCrop(resize(image, t.resizeSize), t.cropSize);
+  return { dtype: 'float32', shape: [1, t.cropSize, t.cropSize, 3], data: normalize(cropped, t.mean, t.std) };
+}
+
+/** Stacks host batches of one into one batch (same height, width and channels). */
+export function stackBatches(batches: readonly HostTensor[]): HostTensor {
+  const first = batches[0];
+  if (!first) throw new ArgumentError('images', 'at least one image', batches);
+  const [, h, w, c] = first.shape as [number, number, number, number];
+  const size = h * w * c;
+  const data = new Float32Array(batches.length * size);
+  for (const [i, b] of batches.entries()) data.set(b.data, i * size);
+  return { dtype: 'float32', shape: [batches.length, h, w, c], data };
+}
