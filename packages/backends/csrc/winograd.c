@@ -403,15 +403,13 @@ static inline __attribute__((always_inline)) void grad_tiles(int m, const f32 *x
   }
 }
 
-// acc[ξ][c][k] (ξ < α², c < cinp, k < coutp; start zeroed) += the transformed weight gradient's sums
-// over the dy tiles [t0, t1) of the n·⌈ho/m⌉·⌈wo/m⌉ (x: [n][h][w][cin], dy: [n][ho][wo][cout],
-// padding pt, pl of the forward convolution). work: winograd_scratch floats.
-void winograd_filter_grad(int m, const f32 *x, int h, int w, int cin, const f32 *dy, int ho, int wo, int cout, int pt,
-                          int pl, int tb, int t0, int t1, f32 *acc, f32 *work) {
-  if (m == 4)
-    grad_tiles(4, x, h, w, cin, dy, ho, wo, cout, pt, pl, tb, t0, t1, acc, work);
-  else
-    grad_tiles(2, x, h, w, cin, dy, ho, wo, cout, pt, pl, tb, t0, t1, acc, work);
+// acc[ξ][c][k] (ξ < 36, c < cinp, k < coutp; start zeroed) += the transformed weight gradient's sums
+// over the dy tiles [t0, t1) of the n·⌈ho/4⌉·⌈wo/4⌉ (x: [n][h][w][cin], dy: [n][ho][wo][cout],
+// padding pt, pl of the forward convolution), by F(3×3, 4×4) (F(3×3, 2×2) was never faster).
+// work: winograd_scratch floats.
+void winograd_filter_grad(const f32 *x, int h, int w, int cin, const f32 *dy, int ho, int wo, int cout, int pt, int pl,
+                          int tb, int t0, int t1, f32 *acc, f32 *work) {
+  grad_tiles(4, x, h, w, cin, dy, ho, wo, cout, pt, pl, tb, t0, t1, acc, work);
 }
 
 // dW[i][j][c][k] = Σ_{a, b} G[a][i]·G[b][j]·Σ_parts acc[a·α + b][c][k] (in double), tfjs's HWIO

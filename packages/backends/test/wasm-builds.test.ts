@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { KERNELS_WASM_BASE64 } from '../src/kernels/kernels-wasm.js';
 import { withSharedMemoryImport } from '../src/kernels/wasm-binary.js';
@@ -20,7 +21,7 @@ describe('our WASM module (csrc/, Debian clang)', () => {
       expect(r.status).toBe(0);
       // tfjs's threaded build gets the module we ship with its memory import declared shared
       // (made at run time): byte for byte what clang and wasm-ld make with -matomics --shared-memory.
-      const plain = Buffer.from(KERNELS_WASM_BASE64, 'base64');
+      const plain = inflateSync(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
       expect(Buffer.from(withSharedMemoryImport(plain)).equals(readFileSync(shared))).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });

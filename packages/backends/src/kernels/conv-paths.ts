@@ -103,7 +103,14 @@ export function canRun(path: ConvPath, s: ConvShape): boolean {
   switch (path) {
     case 'winograd4':
     case 'winograd2':
-      return s.kernelHeight === 3 && s.kernelWidth === 3 && s.strideHeight === 1 && s.strideWidth === 1;
+      // Weight gradients only by F(3×3, 4×4): F(3×3, 2×2) was never faster.
+      return (
+        (path === 'winograd4' || s.gradient === undefined) &&
+        s.kernelHeight === 3 &&
+        s.kernelWidth === 3 &&
+        s.strideHeight === 1 &&
+        s.strideWidth === 1
+      );
     case 'gemm':
       return s.strideHeight === s.strideWidth || s.gradient === undefined;
     case 'tfjs':

@@ -285,11 +285,10 @@ function runTransposed(r: Runner, b: WasmBackend, dy: tf.TensorInfo, filter: tf.
   return dx;
 }
 
-/** The weight gradient of a 3×3 stride-1 convolution by Winograd (csrc/winograd.c), tiles split over our threads. */
+/** The weight gradient of a 3×3 stride-1 convolution by Winograd F(3×3, 4×4) (csrc/winograd.c), tiles split over our threads. */
 function runWinogradFilterGradient(
   r: Runner,
   b: WasmBackend,
-  m: number,
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
@@ -297,6 +296,7 @@ function runWinogradFilterGradient(
 ): tf.TensorInfo {
   const kernel = 'Conv2DBackpropFilter';
   const { k } = r;
+  const m = 4;
   const { inChannels: cin, outChannels: cout, outHeight: ho, outWidth: wo } = info;
   const dw = b.makeOutput([...filterShape], 'float32');
   const alpha = m + 2;
@@ -313,7 +313,6 @@ function runWinogradFilterGradient(
     b.wasm.HEAPF32.fill(0, work / 4, work / 4 + accFloats * parts);
     const scratchOf = (p: number) => work + 4 * accFloats * parts + p * scratch;
     const common = [
-      m,
       offsetOf(b, x, kernel),
       info.inHeight,
       info.inWidth,
@@ -617,7 +616,7 @@ export async function registerConvolutionKernels(backendName = 'wasm', threads =
     const b = args.backend as unknown as WasmBackend;
     checkSameMemory(backendName, b, 'Conv2DBackpropFilter');
     if (path === 'gemm') return runFilterGradient(runner, b, x, dy, info, attrs.filterShape);
-    return runWinogradFilterGradient(runner, b, winogradM(path), x, dy, info, attrs.filterShape);
+    return runWinogradFilterGradient(runner, b, x, dy, info, attrs.filterShape);
   });
 
   registered.add(backendName);

@@ -62,7 +62,6 @@ export interface KernelExports {
     work: number,
   ): void;
   winograd_filter_grad(
-    m: number,
     x: number,
     h: number,
     w: number,
@@ -203,11 +202,13 @@ interface Loaded {
 
 const modules = new Map<string, Loaded>();
 
-function decode(base64: string): Uint8Array<ArrayBuffer> {
+/** The module bytes of a base64-encoded, zlib-compressed constant of kernels-wasm.ts. */
+async function decode(base64: string): Promise<Uint8Array<ArrayBuffer>> {
   const text = atob(base64);
   const bytes = new Uint8Array(new ArrayBuffer(text.length));
   for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
 /** (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd) */
@@ -273,7 +274,7 @@ export async function loadWasmKernels(backendName: string): Promise<KernelExport
   if (!memory) return null;
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
   const relaxedSimd = relaxedSimdSupported();
-  const bytes = decode(relaxedSimd ? KERNELS_WASM_RELAXED_BASE64 : KERNELS_WASM_BASE64);
+  const bytes = await decode(relaxedSimd ? KERNELS_WASM_RELAXED_BASE64 : KERNELS_WASM_BASE64);
   const module = await WebAssembly.compile(shared ? withSharedMemoryImport(bytes) : bytes);
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const exports = instance.exports as unknown as KernelExports;
