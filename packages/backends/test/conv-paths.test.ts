@@ -30,8 +30,9 @@ describe('which kernel runs a convolution (CONV_RULES, decided by bench/kernels.
     expect(chooseConvPath(conv({ kernelHeight: 7, kernelWidth: 7, inChannels: 3 }), 1)).toBe('tfjs');
   });
 
-  it('keeps direct sums for forward convolutions recorded for a gradient, and has weight-gradient rules of its own', () => {
-    expect(chooseConvPath(conv({ recorded: true }), 1)).toBe('gemm');
+  it('takes F(2×2) for forward convolutions recorded for a gradient, and has weight-gradient rules of its own', () => {
+    expect(chooseConvPath(conv({ recorded: true }), 1)).toBe('winograd2');
+    expect(chooseConvPath(conv({ recorded: true, kernelHeight: 1, kernelWidth: 1 }), 1)).toBe('gemm');
     expect(chooseConvPath(conv({ gradient: 'filter' }), 1)).toBe('winograd4');
     expect(chooseConvPath(conv({ gradient: 'filter', inChannels: 3 }), 1)).toBe('winograd4');
     expect(chooseConvPath(conv({ gradient: 'filter', strideHeight: 2, strideWidth: 2 }), 1)).toBe('gemm');
