@@ -96,6 +96,23 @@ function geometry(size, kernel, out) {
   return { stride, pad };
 }
 
+/** The ConvShape the path rules see for a convolution of an NHWC input `x` (see chooseConvPath). */
+function convShape(x, inChannels, outChannels, kernelHeight, kernelWidth, stride, extra = {}) {
+  const [batch, inHeight, inWidth] = x;
+  return {
+    batch,
+    inHeight,
+    inWidth,
+    inChannels,
+    outChannels,
+    kernelHeight,
+    kernelWidth,
+    strideHeight: stride,
+    strideWidth: stride,
+    ...extra,
+  };
+}
+
 /** A runnable case for one shape: the call, and the ConvShape the path rules see. */
 function makeCase(s) {
   const pads = (p) => [
@@ -120,18 +137,7 @@ function makeCase(s) {
     return {
       tensors: [x, dy],
       call: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs),
-      shape: {
-        batch: xShape[0],
-        inHeight: xShape[1],
-        inWidth: xShape[2],
-        inChannels: cin,
-        outChannels: cout,
-        kernelHeight: kh,
-        kernelWidth: kw,
-        strideHeight: stride,
-        strideWidth: stride,
-        gradient: 'filter',
-      },
+      shape: convShape(xShape, cin, cout, kh, kw, stride, { gradient: 'filter' }),
       describe: `dW ${xShape.join('×')} ${kh}×${kw}/${stride} ${cin}→${cout}`,
     };
   }
@@ -153,17 +159,7 @@ function makeCase(s) {
       tensors: [dy, w],
       call: () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, attrs),
       // The rules see the convolution that computes it: dy in, cin out.
-      shape: {
-        batch: dyShape[0],
-        inHeight: dyShape[1],
-        inWidth: dyShape[2],
-        inChannels: cout,
-        outChannels: cin,
-        kernelHeight: kh,
-        kernelWidth: kw,
-        strideHeight: stride,
-        strideWidth: stride,
-      },
+      shape: convShape(dyShape, cout, cin, kh, kw, stride),
       describe: `dX ${xShape.join('×')} ${kh}×${kw}/${stride} ${cin}→${cout}`,
     };
   }
@@ -180,19 +176,8 @@ function makeCase(s) {
       bias
         ? tf.fused.conv2d({ x, filter: w, strides: stride, pad: pads(pad), bias, activation: 'relu' })
         : tf.conv2d(x, w, stride, pads(pad)),
-    shape: {
-      batch: xShape[0],
-      inHeight: xShape[1],
-      inWidth: xShape[2],
-      inChannels: cin,
-      outChannels: cout,
-      kernelHeight: kh,
-      kernelWidth: kw,
-      strideHeight: stride,
-      strideWidth: stride,
-      // A training step's forward convolutions are recorded for the gradient (the rules keep direct sums there).
-      recorded: s.net === 'resnet20',
-    },
+    // A training step's forward convolutions are recorded for the gradient (the rules take F(2×2) there).
+    shape: convShape(xShape, cin, cout, kh, kw, stride, { recorded: s.net === 'resnet20' }),
     describe: `${bias ? 'fwd+bias+relu' : 'fwd'} ${xShape.join('×')} ${kh}×${kw}/${stride} ${cin}→${cout}`,
   };
 }

@@ -168,6 +168,37 @@ function runWinograd(
   return out;
 }
 
+/**
+ * Calls `name` (conv_gemm or conv_transposed) over `pixels` split between our threads: each part
+ * gets `args` (its common arguments), its range, `zeros` shared zero floats (the padding's taps)
+ * and a scratch of its own (conv_gemm_scratch_bytes for `depth` and `taps`).
+ */
+function runPixelParts(
+  r: Runner,
+  b: WasmBackend,
+  name: 'conv_gemm' | 'conv_transposed',
+  pixels: number,
+  depth: number,
+  taps: number,
+  zeros: number,
+  args: number[],
+): void {
+  const ranges = split(pixels, r.threads?.size ?? 1, 4);
+  const part = r.k.conv_gemm_scratch_bytes(depth, taps);
+  const work = b.wasm._malloc(part * ranges.length + 4 * zeros);
+  try {
+    const zero = work + part * ranges.length;
+    b.wasm.HEAPF32.fill(0, zero / 4, zero / 4 + zeros);
+    runParts(
+      r,
+      name,
+      ranges.map(([p0, p1], p) => [...args, p0, p1, zero, work + p * part]),
+    );
+  } finally {
+    b.wasm._free(work);
+  }
+}
+
 /** Runs a convolution as an implicit matrix product (csrc/conv_gemm.c) into a new output. */
 function runGemm(
   r: Runner,
@@ -185,16 +216,17 @@ function runGemm(
   const out = b.makeOutput([batch, outHeight, outWidth, outChannels], 'float32');
   const pixels = batch * outHeight * outWidth;
   if (pixels * outChannels === 0) return out;
-  const depth = kernelHeight * kernelWidth * inChannels;
-  const ranges = split(pixels, r.threads?.size ?? 1, 4);
-  // Scratch per part (the filter is read in place: tfjs's HWIO layout is the product's K × cout
-  // matrix, packed a panel at a time); shared: cin zeros.
-  const part = k.conv_gemm_scratch_bytes(depth, kernelHeight * kernelWidth);
-  const work = b.wasm._malloc(part * ranges.length + 4 * inChannels);
-  try {
-    const zero = work + part * ranges.length;
-    b.wasm.HEAPF32.fill(0, zero / 4, zero / 4 + inChannels);
-    const common = [
+  // The filter is read in place: tfjs's HWIO layout is the product's K × cout matrix, packed a
+  // panel at a time. Padding taps read cin zeros.
+  runPixelParts(
+    r,
+    b,
+    'conv_gemm',
+    pixels,
+    kernelHeight * kernelWidth * inChannels,
+    kernelHeight * kernelWidth,
+    inChannels,
+    [
       offsetOf(b, x, kernel),
       batch,
       inHeight,
@@ -214,15 +246,8 @@ function runGemm(
       residual ? offsetOf(b, residual, kernel) : 0,
       relu ? 1 : 0,
       offsetOf(b, out, kernel),
-    ];
-    runParts(
-      r,
-      'conv_gemm',
-      ranges.map(([p0, p1], p) => [...common, p0, p1, zero, work + p * part]),
-    );
-  } finally {
-    b.wasm._free(work);
-  }
+    ],
+  );
   return out;
 }
 
@@ -251,93 +276,31 @@ function runTransposed(r: Runner, b: WasmBackend, dy: tf.TensorInfo, filter: tf.
   const packed = cacheOf(b).get(filter, `transposed-${s}-${plan.padTop}-${plan.padLeft}`, 4 * floats, (p) =>
     k.conv_transposed_pack(offsetOf(b, filter, kernel), kh, kw, cin, cout, s, plan.padTop, plan.padLeft, p),
   );
-  const ranges = split(pixels, r.threads?.size ?? 1, 4);
-  const part = k.conv_gemm_scratch_bytes(kh * kw * cout, kh * kw);
-  const work = b.wasm._malloc(part * ranges.length + 4 * cout);
-  try {
-    const zero = work + part * ranges.length;
-    b.wasm.HEAPF32.fill(0, zero / 4, zero / 4 + cout);
-    const common = [
-      offsetOf(b, dy, kernel),
-      batch,
-      plan.outHeight,
-      plan.outWidth,
-      cout,
-      packed,
-      cin,
-      h,
-      w,
-      kh,
-      kw,
-      s,
-      plan.padTop,
-      plan.padLeft,
-      offsetOf(b, dx, kernel),
-    ];
-    runParts(
-      r,
-      'conv_transposed',
-      ranges.map(([q0, q1], p) => [...common, q0, q1, zero, work + p * part]),
-    );
-  } finally {
-    b.wasm._free(work);
-  }
+  runPixelParts(r, b, 'conv_transposed', pixels, kh * kw * cout, kh * kw, cout, [
+    offsetOf(b, dy, kernel),
+    batch,
+    plan.outHeight,
+    plan.outWidth,
+    cout,
+    packed,
+    cin,
+    h,
+    w,
+    kh,
+    kw,
+    s,
+    plan.padTop,
+    plan.padLeft,
+    offsetOf(b, dx, kernel),
+  ]);
   return dx;
 }
 
-/** The weight gradient of a 3×3 stride-1 convolution by Winograd F(3×3, 4×4) (csrc/winograd.c), tiles split over our threads. */
-function runWinogradFilterGradient(
-  r: Runner,
-  b: WasmBackend,
-  x: tf.TensorInfo,
-  dy: tf.TensorInfo,
-  info: tf.backend_util.Conv2DInfo,
-  filterShape: number[],
-): tf.TensorInfo {
-  const kernel = 'Conv2DBackpropFilter';
-  const { k } = r;
-  const m = 4;
-  const { inChannels: cin, outChannels: cout, outHeight: ho, outWidth: wo } = info;
-  const dw = b.makeOutput([...filterShape], 'float32');
-  const alpha = m + 2;
-  const accFloats = alpha * alpha * Math.ceil(cin / 4) * 4 * Math.ceil(cout / 8) * 8;
-  const tiles = info.batchSize * Math.ceil(ho / m) * Math.ceil(wo / m);
-  const ranges = split(tiles, r.threads?.size ?? 1, 4);
-  const tb = Math.min(64, k.winograd_block_tiles(m, cin, cout, Math.ceil(tiles / ranges.length)));
-  // Work: the parts' partial sums one after the other (what the store adds up), then each part's
-  // scratch, then α² doubles for the store.
-  const parts = ranges.length;
-  const scratch = 4 * k.winograd_scratch(m, cin, cout, tb);
-  const work = b.wasm._malloc(4 * accFloats * parts + scratch * parts + 8 * alpha * alpha);
-  try {
-    b.wasm.HEAPF32.fill(0, work / 4, work / 4 + accFloats * parts);
-    const scratchOf = (p: number) => work + 4 * accFloats * parts + p * scratch;
-    const common = [
-      offsetOf(b, x, kernel),
-      info.inHeight,
-      info.inWidth,
-      cin,
-      offsetOf(b, dy, kernel),
-      ho,
-      wo,
-      cout,
-      info.padInfo.top,
-      info.padInfo.left,
-      tb,
-    ];
-    runParts(
-      r,
-      'winograd_filter_grad',
-      ranges.map(([t0, t1], p) => [...common, t0, t1, work + 4 * accFloats * p, scratchOf(p)]),
-    );
-    k.winograd_filter_grad_store(m, work, parts, cin, cout, offsetOf(b, dw, kernel), scratchOf(parts));
-  } finally {
-    b.wasm._free(work);
-  }
-  return dw;
-}
-
-/** The weight gradient by our blocked kernel (csrc/conv_filter_grad.c), rows split over our threads. */
+/**
+ * The weight gradient by our kernels (csrc/): 3×3 stride 1 by Winograd F(3×3, 4×4) over the tiles
+ * of dy (`winograd`), others by the blocked reduction over rows of dy; tiles or rows split over our
+ * threads, each part summing into its own accumulator, added up by the store.
+ */
 function runFilterGradient(
   r: Runner,
   b: WasmBackend,
@@ -345,39 +308,42 @@ function runFilterGradient(
   dy: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
   filterShape: number[],
+  winograd: boolean,
 ): tf.TensorInfo {
   const kernel = 'Conv2DBackpropFilter';
-  const taps = info.filterHeight * info.filterWidth;
+  const { k } = r;
+  const { inChannels: cin, outChannels: cout, outHeight: ho, outWidth: wo } = info;
   const dw = b.makeOutput([...filterShape], 'float32');
-  const floats = taps * Math.ceil(info.inChannels / 4) * 4 * Math.ceil(info.outChannels / 8) * 8;
-  const rows = info.batchSize * info.outHeight;
-  const ranges = split(rows, r.threads?.size ?? 1, 1);
-  const g = b.wasm._malloc(4 * floats * ranges.length);
+  const taps = info.filterHeight * info.filterWidth;
+  // Accumulator: per filter tap (or per position of the 6×6 transformed tile), cin × cout padded.
+  const acc = (winograd ? 36 : taps) * Math.ceil(cin / 4) * 4 * Math.ceil(cout / 8) * 8;
+  const units = winograd ? info.batchSize * Math.ceil(ho / 4) * Math.ceil(wo / 4) : info.batchSize * ho;
+  const ranges = split(units, r.threads?.size ?? 1, winograd ? 4 : 1);
+  const parts = ranges.length;
+  const tb = winograd ? Math.min(64, k.winograd_block_tiles(4, cin, cout, Math.ceil(units / parts))) : 0;
+  // Work: the accumulators one after the other, then each part's scratch, then 36 doubles (Winograd's store).
+  const scratch = winograd ? 4 * k.winograd_scratch(4, cin, cout, tb) : 0;
+  const work = b.wasm._malloc(4 * acc * parts + scratch * parts + (winograd ? 8 * 36 : 0));
   try {
-    b.wasm.HEAPF32.fill(0, g / 4, g / 4 + floats * ranges.length);
-    const common = [
-      offsetOf(b, x, kernel),
-      info.inHeight,
-      info.inWidth,
-      info.inChannels,
-      offsetOf(b, dy, kernel),
-      info.outHeight,
-      info.outWidth,
-      info.outChannels,
-      info.filterHeight,
-      info.filterWidth,
-      info.strideHeight,
-      info.padInfo.top,
-      info.padInfo.left,
-    ];
-    runParts(
-      r,
-      'conv_filter_grad',
-      ranges.map(([r0, r1], p) => [...common, r0, r1, g + 4 * floats * p]),
-    );
-    r.k.conv_filter_grad_store(g, ranges.length, taps, info.inChannels, info.outChannels, offsetOf(b, dw, kernel));
+    b.wasm.HEAPF32.fill(0, work / 4, work / 4 + acc * parts);
+    const scratchOf = (p: number) => work + 4 * acc * parts + p * scratch;
+    const common = [offsetOf(b, x, kernel), info.inHeight, info.inWidth, cin, offsetOf(b, dy, kernel), ho, wo, cout];
+    const pad = [info.padInfo.top, info.padInfo.left];
+    if (winograd) {
+      const args = ranges.map(([t0, t1], p) => [...common, ...pad, tb, t0, t1, work + 4 * acc * p, scratchOf(p)]);
+      runParts(r, 'winograd_filter_grad', args);
+      k.winograd_filter_grad_store(4, work, parts, cin, cout, offsetOf(b, dw, kernel), scratchOf(parts));
+    } else {
+      const shape = [info.filterHeight, info.filterWidth, info.strideHeight, ...pad];
+      runParts(
+        r,
+        'conv_filter_grad',
+        ranges.map(([r0, r1], p) => [...common, ...shape, r0, r1, work + 4 * acc * p]),
+      );
+      k.conv_filter_grad_store(work, parts, taps, cin, cout, offsetOf(b, dw, kernel));
+    }
   } finally {
-    b.wasm._free(g);
+    b.wasm._free(work);
   }
   return dw;
 }
@@ -615,8 +581,7 @@ export async function registerConvolutionKernels(backendName = 'wasm', threads =
     if (path === 'tfjs') return original(args);
     const b = args.backend as unknown as WasmBackend;
     checkSameMemory(backendName, b, 'Conv2DBackpropFilter');
-    if (path === 'gemm') return runFilterGradient(runner, b, x, dy, info, attrs.filterShape);
-    return runWinogradFilterGradient(runner, b, x, dy, info, attrs.filterShape);
+    return runFilterGradient(runner, b, x, dy, info, attrs.filterShape, path !== 'gemm');
   });
 
   registered.add(backendName);
