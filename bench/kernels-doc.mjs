@@ -11,7 +11,7 @@ import { CONV_RULES } from '@resnet/backends';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const page = join(here, '../docs/guide/kernels.md');
-const timings = join(here, 'results/kernels.json');
+const timings = [join(here, 'results/kernels.json'), join(here, 'results/kernels-2-threads.json')];
 const accuracyRecord = join(here, 'results/kernels-accuracy.json');
 
 const PATHS = {
@@ -108,9 +108,11 @@ export function renderKernelsDoc(text) {
   const read = (file) => JSON.parse(readFileSync(file, 'utf8'));
   const measured = [
     existsSync(accuracyRecord) ? accuracySection(read(accuracyRecord)) : '',
-    existsSync(timings)
-      ? timingSection(read(timings))
-      : 'Speed: not recorded yet. `node bench/kernels.mjs --record` on an idle machine writes bench/results/kernels.json and this section.',
+    ...timings.map((file, i) =>
+      existsSync(file)
+        ? timingSection(read(file))
+        : `Speed${i ? ' on 2 threads' : ''}: not recorded yet. \`node bench/kernels.mjs --record${i ? ' --threads 2' : ''}\` on an idle machine writes bench/results/${file.split('/').pop()} and this section.`,
+    ),
   ]
     .filter(Boolean)
     .join('\n\n');

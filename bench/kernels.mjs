@@ -11,7 +11,7 @@
 // memory its transformed filters take (both independent of the machine's load) into
 // bench/results/kernels-accuracy.json; --record writes the timings to bench/results/kernels.json
 // (take it on an idle machine). Both regenerate docs/guide/kernels.md.
-//   node bench/kernels.mjs [--reps N] [--only resnet18,resnet50,resnet20] [--record | --accuracy]
+//   node bench/kernels.mjs [--reps N] [--threads N] [--only resnet18,resnet50,resnet20] [--record | --accuracy]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -29,6 +29,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     record: { type: 'boolean' },
     accuracy: { type: 'boolean' },
+    threads: { type: 'string' },
   },
 });
 const here = dirname(fileURLToPath(import.meta.url));
@@ -37,7 +38,8 @@ const nets = (values.only ?? 'resnet18,resnet50,resnet20').split(',');
 const CONV_KERNELS = ['Conv2D', 'FusedConv2D', 'ResNetConv2DResidual', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'];
 const OUR_PATHS = ['winograd4', 'winograd2', 'gemm'];
 
-const info = await initBackend({ prefer: 'wasm', onWarning: () => {} });
+// With --threads N: tfjs's threaded build, XNNPACK on its N threads, ours on N threads of ours.
+const info = await initBackend({ prefer: 'wasm', threads: Number(values.threads ?? 1), onWarning: () => {} });
 const loadBefore = loadavg()[0];
 
 /** The convolutions of one pass of `run`, by kernel and shapes, with how often each occurs. */
@@ -373,6 +375,7 @@ if (values.record) {
     rows,
     totals,
   };
-  writeFileSync(join(here, 'results/kernels.json'), `${JSON.stringify(record, null, 2)}\n`);
+  const file = info.threads > 1 ? `results/kernels-${info.threads}-threads.json` : 'results/kernels.json';
+  writeFileSync(join(here, file), `${JSON.stringify(record, null, 2)}\n`);
   await regenerateDoc();
 }
