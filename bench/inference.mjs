@@ -1,33 +1,46 @@
 // Inference benchmark: our ResNets (WASM, WASM optimised, WASM threads, worker pool) beside
 // onnxruntime-web (WASM) and onnxruntime-node (native) on the same network and weights (ONNX
-// exported from torchvision by Debian's torch during the run), and tfjs's CPU backend on ResNet-18.
-// Prints median, p90, images per second and the ratios; writes results/inference.json and
-// docs/benchmarks/inference.md.
+// exported by Debian's torch during the run), and tfjs's CPU backend on ResNet-18; ResNet-18 and
+// ResNet-50 at 224×224, ResNet-20 at 32×32, batch 1 and 8.
 //
-//   pnpm bench                      # everything (a few minutes)
-//   node bench/inference.mjs --quick  # fewer runs, for a smoke test
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+// Every configuration runs in a process of its own, kept alive, and the repetitions are
+// interleaved: each round runs one forward pass of every configuration in turn, so a change in
+// the machine's load touches ours and the peers' alike. Around each repetition the CPU time of
+// other processes is measured (bench/load-guard.mjs); a run taken under load is printed but not
+// recorded unless --force, which marks the record "under load".
+//
+//   pnpm bench                                  everything, recorded if the machine was idle
+//   node bench/inference.mjs --quick            fewer repetitions, never recorded
+//   node bench/inference.mjs --only resnet50    one architecture (not recorded)
+//   node bench/inference.mjs --force            record even under load (marked so)
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { BenchChild, roundRobin } from './child.mjs';
 import { renderInferenceDoc } from './inference-doc.mjs';
+import { loadAverageNow, recordDecision, rowReasons, startCheck } from './load-guard.mjs';
+import { describePeer, network, PYTHON, peerSessionOptions, peerSetup } from './networks.mjs';
+import { machine, maxRelDiff, packageVersion, round, summarize, torchVersions } from './common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
-const FIXTURES = resolve(ROOT, process.env.RESNET_FIXTURES ?? 'fixtures');
-const PYTHON = '/usr/bin/python3';
-const quick = process.argv.includes('--quick');
+const { values: flags } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== '--'),
+  options: { quick: { type: 'boolean' }, force: { type: 'boolean' }, only: { type: 'string' } },
+});
+const quick = flags.quick === true;
 const cores = availableParallelism();
 
-const ARCHS = ['resnet18', 'resnet50'];
-const BATCHES = [1, 8];
-/** Timed runs per configuration (after warm-up). */
-function runsFor(arch, batch) {
-  if (quick) return 2;
-  if (arch === 'resnet50') return batch === 1 ? 8 : 3;
-  return batch === 1 ? 8 : 4;
-}
+/** The networks: torchvision's ResNet-18 (all 3×3) and ResNet-50 at 224, the CIFAR ResNet-20 at 32. */
+const NETWORKS = [
+  { arch: 'resnet18', size: 224, batches: [1, 8] },
+  { arch: 'resnet50', size: 224, batches: [1, 8] },
+  { arch: 'resnet20', size: 32, batches: [1, 8] },
+].filter((n) => !flags.only || flags.only.split(',').includes(n.arch));
+
+const PEER = peerSetup();
 
 function configsFor(arch, batch) {
   const c = [
@@ -49,154 +62,136 @@ function configsFor(arch, batch) {
     { id: 'ort-node-1', label: 'onnxruntime-node, 1 thread', kind: 'ort-node', threads: 1, peer: true },
     { id: 'ort-node-all', label: `onnxruntime-node, ${cores} threads`, kind: 'ort-node', threads: cores, peer: true },
   );
-  // tfjs's pure-JS CPU backend takes seconds per image: batch 1 only.
+  // tfjs's pure-JS CPU backend takes seconds per image: ResNet-18 batch 1 only.
   if (arch === 'resnet18' && batch === 1) {
     c.push({ id: 'tfjs-cpu', label: 'tfjs CPU backend', kind: 'tfjs-cpu', threads: 1, optimize: false, peer: true });
   }
   return c;
 }
 
-function summarize(times) {
-  const s = [...times].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-  const p90 = s[Math.min(s.length - 1, Math.ceil(0.9 * s.length) - 1)];
-  return { median, p90 };
-}
-
-function maxRelDiff(a, b) {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return d / m;
-}
-
-function machine() {
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  return `${cpu}, ${cores} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, ${process.platform}-${process.arch}`;
+/** Timed repetitions per configuration (after warm-up rounds). */
+function runsFor(arch, batch, cfg) {
+  if (cfg.kind === 'tfjs-cpu') return quick ? 1 : 3;
+  if (quick) return 3;
+  if (arch === 'resnet20') return batch === 1 ? 60 : 30;
+  return batch === 1 ? 15 : 5;
 }
 
 const started = Date.now();
+const start = await startCheck();
+const reasons = start.reason ? [start.reason] : [];
 const tmp = mkdtempSync(join(tmpdir(), 'resnet-bench-'));
-const load = { start: loadavg()[0] };
 const results = [];
 try {
-  for (const arch of ARCHS) {
-    const weights = join(FIXTURES, arch, 'weights.safetensors');
-    if (!existsSync(weights)) {
-      console.error(
-        `missing ${weights}: run \`pnpm fixtures\` first (torchvision weights generated by Debian's torch)`,
-      );
-      process.exit(1);
-    }
-    const onnx = join(tmp, `${arch}.onnx`);
-    execFileSync(PYTHON, [join(HERE, 'inference-export.py'), arch, weights, onnx], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    for (const batch of BATCHES) {
-      const runs = runsFor(arch, batch);
-      let reference = null;
-      for (const cfg of configsFor(arch, batch)) {
-        const cpuRuns = cfg.kind === 'tfjs-cpu' ? Math.min(runs, 3) : runs;
-        const args = {
-          ...cfg,
-          arch,
-          batch,
-          size: 224,
-          runs: cpuRuns,
-          warmup: cfg.kind === 'tfjs-cpu' || batch > 1 ? 1 : 2,
-          onnx,
-          weights,
-        };
-        const r = spawnSync(process.execPath, [join(HERE, 'inference-run.mjs'), JSON.stringify(args)], {
-          encoding: 'utf8',
-          maxBuffer: 64 * 1024 * 1024,
-        });
-        if (r.status !== 0) {
-          console.error(`${arch} batch ${batch} ${cfg.label} failed:\n${r.stderr}`);
-          process.exit(1);
+  for (const { arch, size, batches } of NETWORKS) {
+    const { weights, onnx } = network(tmp, arch);
+    for (const batch of batches) {
+      const configs = configsFor(arch, batch);
+      const children = [];
+      try {
+        for (const cfg of configs) {
+          const peer = cfg.kind === 'ort-web' || cfg.kind === 'ort-node' ? PEER.config(cfg.kind, cfg.threads) : null;
+          const args = {
+            ...cfg,
+            arch,
+            batch,
+            size,
+            weights,
+            onnx: peer ? onnx(peer.opset) : undefined,
+            options: peer ? peerSessionOptions(peer, batch) : undefined,
+            wasmFlags: peer?.wasmFlags,
+            warmup: cfg.kind === 'tfjs-cpu' || batch > 1 ? 1 : 2,
+          };
+          const child = await BenchChild.start(
+            cfg.label,
+            process.execPath,
+            [join(HERE, 'inference-run.mjs'), JSON.stringify(args)],
+            { cwd: HERE },
+          );
+          child.config = cfg;
+          children.push(child);
         }
-        const out = JSON.parse(r.stdout.trim().split('\n').at(-1));
-        const { median, p90 } = summarize(out.times);
-        if (cfg.id === 'ort-node-1') reference = out.output;
-        const row = {
-          arch,
-          batch,
-          id: cfg.id,
-          label: cfg.label,
-          peer: Boolean(cfg.peer),
-          threads: out.threads,
-          runs: out.times.length,
-          medianMs: round(median),
-          p90Ms: round(p90),
-          imagesPerSecond: round((1000 * batch) / median),
-          output: out.output,
-        };
-        results.push(row);
-        process.stderr.write(`${arch} b${batch} ${cfg.label.padEnd(42)} ${row.medianMs.toFixed(1).padStart(8)} ms\n`);
-      }
-      for (const row of results.filter((x) => x.arch === arch && x.batch === batch)) {
-        row.diffVsOnnxruntime = reference ? Number(maxRelDiff(row.output, reference).toExponential(2)) : null;
-        delete row.output;
+        process.stderr.write(`${arch} b${batch}: ${children.length} configurations ready, interleaving repetitions\n`);
+        const rows = await roundRobin(children, { warmup: 1, runs: (c) => runsFor(arch, batch, c.config) });
+        const outputs = [];
+        for (const child of children) outputs.push((await child.request({ cmd: 'output' })).output);
+        const reference = outputs[configs.findIndex((c) => c.id === 'ort-node-1')];
+        rows.forEach((row, i) => {
+          const cfg = configs[i];
+          const { median, p90, min } = summarize(row.times);
+          const peer = cfg.kind === 'ort-web' || cfg.kind === 'ort-node' ? PEER.config(cfg.kind, cfg.threads) : null;
+          const result = {
+            arch,
+            batch,
+            size,
+            id: cfg.id,
+            label: cfg.label,
+            peer: Boolean(cfg.peer),
+            threads: children[i].info.threads,
+            options: peer
+              ? describePeer(peer)
+              : cfg.kind === 'ours'
+                ? cfg.optimize
+                  ? 'optimizeForInference'
+                  : 'model.predict'
+                : undefined,
+            runs: row.times.length,
+            medianMs: round(median),
+            p90Ms: round(p90),
+            minMs: round(min),
+            imagesPerSecond: round((1000 * batch) / median),
+            diffVsOnnxruntime: reference ? Number(maxRelDiff(outputs[i], reference).toExponential(2)) : null,
+            load: row.load,
+          };
+          results.push(result);
+          reasons.push(...rowReasons(`${arch} b${batch} ${cfg.label}`, row.load));
+          process.stderr.write(
+            `${arch} b${batch} ${cfg.label.padEnd(42)} ${result.medianMs.toFixed(1).padStart(9)} ms  (others ${row.load.othersCores.toFixed(2)} cores)\n`,
+          );
+        });
+      } finally {
+        await Promise.all(children.map((c) => c.close()));
       }
     }
   }
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
-load.end = loadavg()[0];
-
-function round(v) {
-  return Math.round(v * 100) / 100;
-}
 
 const record = {
   date: new Date().toISOString().slice(0, 10),
+  time: new Date().toISOString().slice(11, 16),
   machine: machine(),
-  loadAverage: { start: round(load.start), end: round(load.end) },
+  loadAverage: { start: start.loadAverage, end: loadAverageNow() },
+  othersCoresBeforeRun: start.othersCores,
   durationSeconds: Math.round((Date.now() - started) / 1000),
   quick,
-  versions: versions(),
+  method:
+    'one process per configuration, kept alive; repetitions interleaved round-robin (one forward pass of each configuration per round, after a warm-up round)',
+  peerSetup: PEER.source,
+  versions: {
+    tfjs: packageVersion('@tensorflow/tfjs-core'),
+    'onnxruntime-web': packageVersion('onnxruntime-web'),
+    'onnxruntime-node': packageVersion('onnxruntime-node'),
+    'torch, torchvision (ONNX export)': torchVersions(PYTHON),
+  },
   results,
 };
-
-function versions() {
-  const v = (name) => {
-    try {
-      return JSON.parse(readFileSync(join(HERE, 'node_modules', name, 'package.json'), 'utf8')).version;
-    } catch {
-      return 'unknown';
-    }
-  };
-  const torch = spawnSync(
-    PYTHON,
-    ['-c', 'import torch, torchvision; print(torch.__version__, torchvision.__version__)'],
-    {
-      encoding: 'utf8',
-    },
-  ).stdout.trim();
-  return {
-    tfjs: v('@tensorflow/tfjs-core'),
-    'onnxruntime-node': v('onnxruntime-node'),
-    'onnxruntime-web': (() => {
-      try {
-        return JSON.parse(readFileSync(join(HERE, 'node_modules/onnxruntime-web/package.json'), 'utf8')).version;
-      } catch {
-        return 'unknown';
-      }
-    })(),
-    'torch, torchvision (ONNX export)': torch,
-  };
-}
-
-mkdirSync(join(HERE, 'results'), { recursive: true });
-if (!quick) writeFileSync(join(HERE, 'results', 'inference.json'), `${JSON.stringify(record, null, 2)}\n`);
+const partial = Boolean(flags.only);
+const decision = recordDecision({
+  reasons,
+  force: flags.force === true,
+  quick: quick || partial,
+  what: 'the inference benchmark',
+});
+Object.assign(record, decision.fields);
 const doc = renderInferenceDoc(record);
-if (!quick) {
-  mkdirSync(join(ROOT, 'docs', 'benchmarks'), { recursive: true });
-  writeFileSync(join(ROOT, 'docs', 'benchmarks', 'inference.md'), doc);
-}
 process.stdout.write(doc);
+if (decision.write) {
+  mkdirSync(join(HERE, 'results'), { recursive: true });
+  writeFileSync(join(HERE, 'results', 'inference.json'), `${JSON.stringify(record, null, 2)}\n`);
+  writeFileSync(join(ROOT, 'docs', 'benchmarks', 'inference.md'), doc);
+  process.stderr.write('recorded bench/results/inference.json and docs/benchmarks/inference.md\n');
+} else if (!quick && !partial) {
+  process.exitCode = 2;
+}

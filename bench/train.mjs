@@ -1,133 +1,123 @@
 #!/usr/bin/env node
 // pnpm bench:train — ResNet-20 training steps (batch 128, 32×32×3, SGD momentum + cross-entropy)
 // with @resnet on tfjs WASM (one thread, and data-parallel over the machine's cores with
-// createDataParallel) beside Debian's torch running the same net on one thread and on every core;
-// prints the table with the ratios and records bench/results/train.json. Options: --batch N --steps N.
-import { spawnSync } from 'node:child_process';
+// createDataParallel) beside Debian's torch running the same net on one thread and on every core.
+// Each runs in a process of its own, kept alive, and the steps are interleaved (one step of each
+// per round), with the machine's load sampled around every step (bench/load-guard.mjs): a run
+// taken under load is printed but not recorded unless --force, which marks it.
+// Options: --batch N --steps N --quick --force.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { initBackend } from '@resnet/backends';
-import { manualSeed } from '@resnet/core';
-import { Sgd, trainStep } from '@resnet/train';
-import { createDataParallel } from '@resnet/train/node';
-import { createModel } from '@resnet/zoo';
-import * as tf from '@tensorflow/tfjs-core';
+import { BenchChild, roundRobin } from './child.mjs';
+import { loadAverageNow, recordDecision, rowReasons, startCheck } from './load-guard.mjs';
+import { PYTHON } from './networks.mjs';
+import { machine, summarize } from './common.mjs';
+import { renderTrainingDoc } from './train-doc.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
-  options: { batch: { type: 'string' }, steps: { type: 'string' } },
+  options: {
+    batch: { type: 'string' },
+    steps: { type: 'string' },
+    quick: { type: 'boolean' },
+    force: { type: 'boolean' },
+  },
 });
+const quick = values.quick === true;
 const batch = Number(values.batch ?? 128);
-const steps = Number(values.steps ?? 3);
-const cores = cpus().length;
+const steps = Number(values.steps ?? (quick ? 2 : 5));
+const cores = availableParallelism();
 
-function torchRun(threads) {
-  const r = spawnSync(
-    '/usr/bin/python3',
-    [join(here, 'train_torch.py'), String(batch), String(steps), String(threads)],
-    { encoding: 'utf8' },
-  );
-  if (r.status !== 0) throw new Error(`torch benchmark failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop());
-}
-
-function median(times) {
-  const t = [...times].sort((x, y) => x - y);
-  return t[Math.floor(t.length / 2)];
-}
-
-function setup() {
-  manualSeed(0);
-  const model = createModel('resnet20');
-  const optimizer = new Sgd(model.namedParameters(), { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 });
-  const images = new Float32Array(batch * 32 * 32 * 3);
-  for (let i = 0; i < images.length; i++) images[i] = Math.sin(i * 12.9898) * 2;
-  const labels = new Int32Array(batch).map((_, i) => i % 10);
-  return { model, optimizer, b: { images, labels, shape: [batch, 32, 32, 3] } };
-}
-
-async function oursRun() {
-  await initBackend({ prefer: 'wasm' });
-  const { model, optimizer, b } = setup();
-  trainStep(model, optimizer, b); // warm-up: kernels set up, buffers allocated
-  const times = [];
-  for (let s = 0; s < steps; s++) {
-    const t = performance.now();
-    trainStep(model, optimizer, b);
-    times.push((performance.now() - t) / 1000);
-  }
-  // Where the time goes: one profiled step, by kernel.
-  const prof = await tf.profile(() => trainStep(model, optimizer, b));
-  const byKernel = {};
-  for (const k of prof.kernels) byKernel[k.name] = (byKernel[k.name] ?? 0) + k.kernelTimeMs;
-  const top = Object.entries(byKernel)
-    .sort((x, y) => y[1] - x[1])
-    .slice(0, 8)
-    .map(([name, ms]) => ({ name, ms: Math.round(ms) }));
-  model.dispose();
-  optimizer.dispose();
-  const stepSeconds = median(times);
-  return { threads: 1, stepSeconds, imagesPerSec: batch / stepSeconds, kernels: top };
-}
-
-async function parallelRun() {
-  const dp = await createDataParallel({ replicas: cores, preset: 'resnet20', backend: 'wasm' });
-  const { model, optimizer, b } = setup();
-  try {
-    await dp.step(model, optimizer, b);
-    const times = [];
-    for (let s = 0; s < steps; s++) {
-      const t = performance.now();
-      await dp.step(model, optimizer, b);
-      times.push((performance.now() - t) / 1000);
-    }
-    const stepSeconds = median(times);
-    return { replicas: cores, stepSeconds, imagesPerSec: batch / stepSeconds };
-  } finally {
-    model.dispose();
-    optimizer.dispose();
-    await dp.close();
-  }
-}
-
-const load = loadavg()[0];
-const torch = torchRun(1);
-const torchAll = torchRun(cores);
-const ours = await oursRun();
-const parallel = await parallelRun();
-const ratio = ours.imagesPerSec / torch.imagesPerSec;
-const ratioParallel = parallel.imagesPerSec / torch.imagesPerSec;
-const ratioAllCores = parallel.imagesPerSec / torchAll.imagesPerSec;
-const rows = [
-  [`ResNet-20 train step, batch ${batch}`, 'images/s', 'step (s)'],
-  ['@resnet (tfjs WASM, 1 thread)', ours.imagesPerSec.toFixed(1), ours.stepSeconds.toFixed(2)],
-  [`@resnet (WASM, ${cores} replicas)`, parallel.imagesPerSec.toFixed(1), parallel.stepSeconds.toFixed(2)],
-  [`torch ${torch.torch} (1 thread)`, torch.imagesPerSec.toFixed(1), torch.stepSeconds.toFixed(3)],
-  [`torch ${torch.torch} (${cores} threads)`, torchAll.imagesPerSec.toFixed(1), torchAll.stepSeconds.toFixed(3)],
-  ['ratio @resnet 1 thread / torch 1', ratio.toFixed(3), ''],
-  [`ratio @resnet ${cores} replicas / torch 1`, ratioParallel.toFixed(3), ''],
-  [`ratio @resnet ${cores} replicas / torch ${cores}`, ratioAllCores.toFixed(3), ''],
+const start = await startCheck();
+const reasons = start.reason ? [start.reason] : [];
+const started = Date.now();
+const sides = [
+  {
+    key: 'ours',
+    label: '@resnet, tfjs WASM, 1 thread',
+    command: process.execPath,
+    args: [join(here, 'train-run.mjs'), JSON.stringify({ batch, replicas: 1 })],
+  },
+  {
+    key: 'parallel',
+    label: `@resnet, tfjs WASM, ${cores} replicas`,
+    command: process.execPath,
+    args: [join(here, 'train-run.mjs'), JSON.stringify({ batch, replicas: cores })],
+  },
+  { key: 'torch', label: 'torch, 1 thread', command: PYTHON, args: [join(here, 'train_torch.py'), String(batch), '1'] },
+  {
+    key: 'torchAll',
+    label: `torch, ${cores} threads`,
+    command: PYTHON,
+    args: [join(here, 'train_torch.py'), String(batch), String(cores)],
+  },
 ];
-for (const r of rows) console.log(`${r[0].padEnd(40)} ${r[1].padStart(10)} ${r[2].padStart(10)}`);
-console.log('slowest kernels in one @resnet step (ms):', ours.kernels.map((k) => `${k.name} ${k.ms}`).join(', '));
+const children = [];
 const record = {
   date: new Date().toISOString(),
-  machine: `${cpus()[0]?.model ?? 'unknown CPU'} × ${cores}, load average ${load.toFixed(1)} at start`,
+  machine: machine(),
   node: process.version,
   batch,
   steps,
-  ours: { backend: 'wasm', ...ours },
-  parallel: { backend: 'wasm', ...parallel },
-  torch,
-  torchAll,
-  ratio,
-  ratioParallel,
-  ratioAllCores,
+  method: 'one process per configuration, kept alive; steps interleaved round-robin after a warm-up step each',
 };
-mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', 'train.json'), `${JSON.stringify(record, null, 2)}\n`);
-console.log('recorded bench/results/train.json');
+try {
+  for (const s of sides) children.push(await BenchChild.start(s.label, s.command, s.args, { cwd: here }));
+  const rows = await roundRobin(children, { warmup: 0, runs: steps, gapMs: 100 });
+  const kernels = (await children[0].request({ cmd: 'kernels' })).kernels;
+  sides.forEach((s, i) => {
+    const stepSeconds = summarize(rows[i].times).median / 1000;
+    const info = children[i].info;
+    record[s.key] = {
+      ...(s.key.startsWith('torch')
+        ? { torch: info.torch, threads: info.threads }
+        : { backend: 'wasm', threads: info.threads }),
+      ...(s.key === 'parallel' ? { replicas: info.replicas } : {}),
+      stepSeconds,
+      imagesPerSec: batch / stepSeconds,
+      ...(s.key === 'ours' ? { kernels } : {}),
+      load: rows[i].load,
+    };
+    reasons.push(...rowReasons(s.label, rows[i].load));
+  });
+} finally {
+  await Promise.all(children.map((c) => c.close()));
+}
+record.ratio = record.ours.imagesPerSec / record.torch.imagesPerSec;
+record.ratioParallel = record.parallel.imagesPerSec / record.torch.imagesPerSec;
+record.ratioAllCores = record.parallel.imagesPerSec / record.torchAll.imagesPerSec;
+record.loadAverage = { start: start.loadAverage, end: loadAverageNow() };
+record.othersCoresBeforeRun = start.othersCores;
+record.durationSeconds = Math.round((Date.now() - started) / 1000);
+
+const rows = [
+  [`ResNet-20 train step, batch ${batch}`, 'images/s', 'step (s)', 'others (cores)'],
+  ...sides.map((s) => [
+    s.label,
+    record[s.key].imagesPerSec.toFixed(1),
+    record[s.key].stepSeconds.toFixed(3),
+    record[s.key].load.othersCores.toFixed(2),
+  ]),
+  ['ratio @resnet 1 thread / torch 1', record.ratio.toFixed(3), '', ''],
+  [`ratio @resnet ${cores} replicas / torch 1`, record.ratioParallel.toFixed(3), '', ''],
+  [`ratio @resnet ${cores} replicas / torch ${cores}`, record.ratioAllCores.toFixed(3), '', ''],
+];
+for (const r of rows) console.log(`${r[0].padEnd(40)} ${r[1].padStart(10)} ${r[2].padStart(10)} ${r[3].padStart(15)}`);
+console.log(
+  'slowest kernels in one @resnet step (ms):',
+  record.ours.kernels.map((k) => `${k.name} ${k.ms}`).join(', '),
+);
+const decision = recordDecision({ reasons, force: values.force === true, quick, what: 'the training benchmark' });
+Object.assign(record, decision.fields);
+if (decision.write) {
+  mkdirSync(join(here, 'results'), { recursive: true });
+  writeFileSync(join(here, 'results', 'train.json'), `${JSON.stringify(record, null, 2)}\n`);
+  writeFileSync(join(here, '..', 'docs', 'benchmarks', 'training.md'), renderTrainingDoc(record));
+  console.log('recorded bench/results/train.json and docs/benchmarks/training.md');
+} else if (!quick) {
+  process.exitCode = 2;
+}

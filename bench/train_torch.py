@@ -1,5 +1,7 @@
-"""Debian torch on the threads given (default 1): ResNet-20 (option-A shortcuts, as @resnet/zoo's resnet20) training
-steps (SGD momentum, cross-entropy) at the batch size given (argv: batch steps [threads]); prints JSON {imagesPerSec, ...}."""
+"""Debian torch's side of the training benchmark (bench/train.mjs), kept alive so its steps interleave with ours:
+ResNet-20 (option-A shortcuts, as @resnet/zoo's resnet20) training steps (SGD momentum + weight decay,
+cross-entropy) at the batch size and thread count given (argv: batch threads). Prints {"ready": ...}, then
+answers each request line: {"cmd": "run"} -> {"ms": one step}; {"cmd": "exit"} ends."""
 import json
 import os
 import sys
@@ -13,8 +15,7 @@ from resnet20_torch import ResNet20  # noqa: E402
 
 
 def main():
-    batch, steps = int(sys.argv[1]), int(sys.argv[2])
-    threads = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    batch, threads = int(sys.argv[1]), int(sys.argv[2])
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = ResNet20().train()
@@ -28,21 +29,18 @@ def main():
         opt.step()
 
     step()
-    times = []
-    for _ in range(steps):
-        t = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t)
-    times.sort()
-    median = times[len(times) // 2]
-    with torch.no_grad():
-        model.eval()
-        model(x)
-        t = time.perf_counter()
-        model(x)
-        infer = time.perf_counter() - t
-    print(json.dumps({"torch": torch.__version__, "threads": threads, "stepSeconds": median, "imagesPerSec": batch / median,
-                      "inferImagesPerSec": batch / infer, "params": sum(p.numel() for p in model.parameters())}))
+    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": threads,
+                      "params": sum(p.numel() for p in model.parameters())}), flush=True)
+    for line in sys.stdin:
+        cmd = json.loads(line).get("cmd")
+        if cmd == "exit":
+            break
+        if cmd == "run":
+            t = time.perf_counter()
+            step()
+            print(json.dumps({"ms": (time.perf_counter() - t) * 1000}), flush=True)
+        else:
+            print(json.dumps({"error": f"unknown request {cmd!r}"}), flush=True)
 
 
 main()

@@ -4,6 +4,8 @@
 //   tools/fixtures/generate.py → <fixtures>/            torchvision models, layers, outputs
 //   tools/fixtures/pth.py      → <fixtures>/pth/        .pth files written by torch.save
 //                                                        (or $RESNET_PTH_FIXTURES)
+//   tools/weights/classify_reference.py → <fixtures>/classify/   a resnet50 .pth and torchvision's
+//                                                        top-5 on real photos (or $RESNET_CLASSIFY_FIXTURES)
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -18,6 +20,11 @@ const generators = [
     script: 'tools/fixtures/pth.py',
     constant: 'PTH_VERSION',
     out: resolve(root, process.env.RESNET_PTH_FIXTURES ?? join(out, 'pth')),
+  },
+  {
+    script: 'tools/weights/classify_reference.py',
+    constant: 'CLASSIFY_VERSION',
+    out: resolve(root, process.env.RESNET_CLASSIFY_FIXTURES ?? join(out, 'classify')),
   },
 ];
 

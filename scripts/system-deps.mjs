@@ -6,10 +6,12 @@ import { existsSync } from 'node:fs';
 export const PYTHON = '/usr/bin/python3';
 
 const GROUPS = {
-  // The numerical oracle: Debian's torch and torchvision generate and check fixtures.
+  // The numerical oracle: Debian's torch and torchvision generate and check fixtures; ONNX's own
+  // checker and shape inference (python3-onnx) check the files @resnet/onnx writes.
   reference: {
-    packages: ['python3-torch', 'python3-torchvision', 'python3-numpy'],
-    present: () => spawnSync(PYTHON, ['-c', 'import torch, torchvision, numpy'], { stdio: 'ignore' }).status === 0,
+    packages: ['python3-torch', 'python3-torchvision', 'python3-numpy', 'python3-onnx'],
+    present: () =>
+      spawnSync(PYTHON, ['-c', 'import torch, torchvision, numpy, onnx'], { stdio: 'ignore' }).status === 0,
   },
   // Browser tests drive Debian's Chromium with playwright-core.
   browser: {

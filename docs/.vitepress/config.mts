@@ -59,7 +59,7 @@ const sidebar: DefaultTheme.SidebarItem[] = [
     { text: 'Concepts', link: '/concepts' },
     { text: 'Live demo', link: '/demo/' },
   ]),
-  ...group('Packages', pagesIn('packages', ['core', 'zoo', 'images', 'backends', 'summary', 'train', 'cli'])),
+  ...group('Packages', pagesIn('packages', ['core', 'zoo', 'images', 'backends', 'summary', 'train', 'onnx', 'cli'])),
   ...group('Guides', pagesIn('guide')),
   ...group('Reference', [
     { text: 'CLI', link: '/cli/' },

@@ -378,6 +378,8 @@ export const API_ENTRIES = [
   ['@resnet/zoo/node', 'packages/zoo/src/node.ts'],
   ['@resnet/images', 'packages/images/src/index.ts'],
   ['@resnet/images/node', 'packages/images/src/node.ts'],
+  ['@resnet/onnx', 'packages/onnx/src/index.ts'],
+  ['@resnet/onnx/node', 'packages/onnx/src/node.ts'],
   ['@resnet/backends', 'packages/backends/src/index.ts'],
   ['@resnet/summary', 'packages/summary/src/index.ts'],
   ['@resnet/train', 'packages/train/src/index.ts'],

@@ -4,9 +4,11 @@
  * (tools/fixtures/generate.py, Debian's torch and torchvision); a missing fixture is a failure
  * with instructions, never a skip.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TORCH_PYTHON } from './torch.js';
 
 /** Host-side values with a shape (structurally @resnet/core's HostTensor). */
 export interface HostValues {
@@ -33,6 +35,27 @@ export function fixturePath(...parts: string[]): string {
 /** The fixture manifest written by the generator (torch versions, architectures). */
 export function fixtureManifest(): { version: number; torch: string; torchvision: string; archs: string[] } {
   return JSON.parse(readFileSync(fixturePath('manifest.json'), 'utf8'));
+}
+
+/**
+ * The manifest.json of a fixture folder made by a generator with a version constant (as
+ * scripts/fixtures.mjs runs them), generating the folder first when it is missing or stale, so that
+ * one test file runs on its own.
+ */
+export function generatedFixtures<T>(generator: string, constant: string, dir: string): T {
+  const script = join(REPO_ROOT, generator);
+  const version = Number(new RegExp(`^${constant} = (\\d+)`, 'm').exec(readFileSync(script, 'utf8'))?.[1]);
+  const path = join(dir, 'manifest.json');
+  const current = () => existsSync(path) && JSON.parse(readFileSync(path, 'utf8')).version === version;
+  if (!current()) {
+    const r = spawnSync(TORCH_PYTHON, [script, dir], { encoding: 'utf8' });
+    if (r.status !== 0 || !current()) {
+      throw new Error(
+        `cannot generate fixtures with ${TORCH_PYTHON} ${script} (needs Debian's python3-torch; \`npm test\` installs it): ${r.stderr || r.error?.message}`,
+      );
+    }
+  }
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
 }
 
 /** A reference JSON file from reference/ (torchinfo and torchvision figures). */

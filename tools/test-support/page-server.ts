@@ -1,5 +1,5 @@
 /**
- * The page server of the packages' browser tests (packages/zoo and packages/images): an esbuild
+ * The page server of the packages' browser tests (packages/zoo, images and onnx): an esbuild
  * bundle of a test page at /bundle.js under an empty HTML page at /, and files that the test maps
  * from URL paths, on 127.0.0.1 at a free port.
  */
@@ -11,6 +11,7 @@ import { extname } from 'node:path';
 const TYPES: Record<string, string> = {
   '.html': 'text/html',
   '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
   '.wasm': 'application/wasm',
   '.png': 'image/png',
   '.jpg': 'image/jpeg',

@@ -5,11 +5,8 @@
  * them itself, so that one test file runs on its own. Files are named `<name>-<sha256[:8]>.pth`,
  * as torchvision names its checkpoints, ready to be served over HTTP.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { FIXTURES, REPO_ROOT } from './fixtures.js';
-import { TORCH_PYTHON } from './torch.js';
+import { FIXTURES, generatedFixtures, REPO_ROOT } from './fixtures.js';
 
 export interface PthFixture {
   /** File name inside the fixture folder, `<name>-<sha256[:8]>.pth`. */
@@ -38,22 +35,10 @@ export interface PthManifest {
 }
 
 export const PTH_FIXTURES = resolve(REPO_ROOT, process.env.RESNET_PTH_FIXTURES ?? join(FIXTURES, 'pth'));
-const GENERATOR = join(REPO_ROOT, 'tools/fixtures/pth.py');
 
 /** The manifest of the `.pth` fixtures, generating them first when they are missing or stale. */
 export function pthManifest(): PthManifest {
-  const version = Number(/^PTH_VERSION = (\d+)/m.exec(readFileSync(GENERATOR, 'utf8'))?.[1]);
-  const path = join(PTH_FIXTURES, 'manifest.json');
-  const current = () => existsSync(path) && JSON.parse(readFileSync(path, 'utf8')).version === version;
-  if (!current()) {
-    const r = spawnSync(TORCH_PYTHON, [GENERATOR, PTH_FIXTURES], { encoding: 'utf8' });
-    if (r.status !== 0 || !current()) {
-      throw new Error(
-        `cannot generate the .pth fixtures with ${TORCH_PYTHON} ${GENERATOR} (needs Debian's python3-torch; \`npm test\` installs it): ${r.stderr || r.error?.message}`,
-      );
-    }
-  }
-  return JSON.parse(readFileSync(path, 'utf8')) as PthManifest;
+  return generatedFixtures<PthManifest>('tools/fixtures/pth.py', 'PTH_VERSION', PTH_FIXTURES);
 }
 
 /** Absolute path of a file of the fixture folder (a .pth, an expected .safetensors, a .npy). */

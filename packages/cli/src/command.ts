@@ -110,3 +110,17 @@ export function choiceFlag<T extends string>(
 export function formatInt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
+
+/**
+ * A plain-text table: a header, a rule and the rows, columns two spaces apart; the columns in
+ * `right` are right-aligned (numbers), the others left-aligned. Ends with a newline.
+ */
+export function formatTable(header: string[], rows: string[][], right: number[] = []): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (right.includes(i) ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
+  return `${[line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')}\n`;
+}

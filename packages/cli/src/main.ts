@@ -1,14 +1,29 @@
 import { ResNetError } from '@resnet/core';
 import { type Command, type Io, parseCommandArgs, UsageError } from './command.js';
 import { benchCommand } from './commands/bench.js';
+import { classifyCommand } from './commands/classify.js';
 import { demoCommand } from './commands/demo.js';
+import { exportCommand } from './commands/export.js';
+import { preprocessCommand } from './commands/preprocess.js';
 import { runCommand } from './commands/run.js';
 import { summaryCommand } from './commands/summary.js';
 import { trainCommand } from './commands/train.js';
+import { weightsCommand } from './commands/weights.js';
 import { zooCommand } from './commands/zoo.js';
 
 /** Every command of the `resnet` CLI, in help order. */
-export const COMMANDS: Command[] = [zooCommand, summaryCommand, runCommand, demoCommand, benchCommand, trainCommand];
+export const COMMANDS: Command[] = [
+  zooCommand,
+  summaryCommand,
+  classifyCommand,
+  preprocessCommand,
+  weightsCommand,
+  runCommand,
+  demoCommand,
+  benchCommand,
+  trainCommand,
+  exportCommand,
+];
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -21,9 +36,12 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
 Examples:
   resnet zoo
+  resnet classify cat.jpg --arch resnet50
+  resnet weights list
   resnet summary resnet50 --input 1,3,224,224
   resnet demo resnet50
   resnet run resnet18 --weights r18.safetensors --input x.npy --output y.npy --layout nchw
+  resnet export resnet50 --weights r50.safetensors --output resnet50.onnx --optimize
 `;
 }
 

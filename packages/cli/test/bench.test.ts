@@ -1,24 +1,29 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { summarize } from '../src/commands/bench.js';
 import { resnet } from './helpers.js';
 
 // Tiny runs (small inputs, few runs): these check the command's behaviour, never its speed.
 describe('resnet bench', () => {
-  it('--json prints one object with medianMs as the last stdout line', async () => {
+  it('times the fastest path by default (inference form, a WASM thread per core); --json prints one object last', async () => {
     const r = await resnet('bench', 'resnet18', '--size', '32', '--runs', '2', '--warmup', '1', '--json');
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toBe('resnet18 at 1×32×32×3 on wasm, 2 runs after 1 warm-up');
+    const cores = availableParallelism();
+    expect(lines[0]).toBe(
+      `resnet18 at 1×32×32×3 on wasm${cores > 1 ? ` (${cores} threads)` : ''}, 2 runs after 1 warm-up`,
+    );
     expect(lines[1]).toMatch(/^config\s+median ms\s+p90 ms\s+img\/s$/);
-    expect(lines[2]).toMatch(/^plain\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\d$/);
+    expect(lines[2]).toMatch(/^optimised\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\d$/);
     const result = JSON.parse(lines.at(-1) as string);
     expect(result).toMatchObject({
       arch: 'resnet18',
-      config: 'plain',
+      config: 'optimized',
       backend: 'wasm',
       batch: 1,
       size: 32,
       workers: 1,
+      threads: cores,
       runs: 2,
     });
     expect(result.medianMs).toBeGreaterThan(0);
@@ -60,7 +65,7 @@ describe('resnet bench', () => {
     }
   });
 
-  it('--workers N alone runs the pool; --optimize alone the inference form', async () => {
+  it('--workers N alone runs the pool; --plain the model itself on the threads asked for', async () => {
     const pool = await resnet(
       'bench',
       'resnet18',
@@ -82,7 +87,7 @@ describe('resnet bench', () => {
       workers: 2,
       batch: 2,
     });
-    const fast = await resnet(
+    const plain = await resnet(
       'bench',
       'resnet18',
       '--size',
@@ -91,11 +96,16 @@ describe('resnet bench', () => {
       '1',
       '--warmup',
       '0',
-      '--optimize',
+      '--plain',
+      '--threads',
+      '1',
       '--json',
     );
-    expect(fast.code, fast.stderr).toBe(0);
-    expect(JSON.parse(fast.stdout.trimEnd().split('\n').at(-1) as string)).toMatchObject({ config: 'optimized' });
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(JSON.parse(plain.stdout.trimEnd().split('\n').at(-1) as string)).toMatchObject({
+      config: 'plain',
+      threads: 1,
+    });
   });
 
   it('has --help with examples', async () => {
@@ -111,6 +121,7 @@ describe('resnet bench', () => {
     [['bench', 'resnet18', '--runs', '0'], /--runs expects an integer from 1 to 100000, got 0/],
     [['bench', 'resnet18', '--batch', 'x'], /--batch expects an integer, got "x"/],
     [['bench', 'resnet18', '--all', '--optimize'], /--all already runs the optimised form/],
+    [['bench', 'resnet18', '--plain', '--optimize'], /--plain and --optimize exclude each other/],
     [['bench', 'resnet18', '--backend', 'webgl'], /--backend expects one of/],
   ])('refuses %j with one line', async (args, message) => {
     const r = await resnet(...(args as string[]));

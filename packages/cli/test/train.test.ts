@@ -1,5 +1,5 @@
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSafetensorsFile } from '@resnet/core/node';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -76,6 +76,14 @@ describe('resnet train', () => {
     const tooMany = await resnet('train', ...SMALL, '--workers', '11');
     expect(tooMany.code).toBe(2);
     expect(tooMany.stderr).toMatch(/--workers 11 needs --batch of at least 11/);
+  }, 600_000);
+
+  it('trains data-parallel on every core by default while each share keeps at least 16 images', async () => {
+    const args = ['--arch', 'resnet20', '--limit', '32', '--batch', '32', '--test-limit', '20', '--backend', 'wasm'];
+    const r = await resnet('train', ...args, '--epochs', '1', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const last = JSON.parse(r.stdout.trim().split('\n').pop() as string);
+    expect(last.workers).toBe(Math.min(availableParallelism(), 2));
   }, 600_000);
 
   it('refuses bad options and checkpoints with one-line errors, overwriting nothing', async () => {

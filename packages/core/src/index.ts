@@ -7,6 +7,7 @@ export {
   type TensorSlot,
   withModuleHooks,
   buildMeta,
+  buildUninitialized,
   isBuildingMeta,
   torchShape,
   fromTorchLayout,
@@ -72,5 +73,9 @@ export {
   optimizeForInference,
   InferenceModel,
   type InferenceStats,
+  foldConvBatchNorm,
+  batchNormAffine,
+  evalMinInputSize,
 } from './inference/optimize.js';
+export { forwardSteps, fuseConvolutions, type ForwardStep, type PathLayer } from './inference/forward-steps.js';
 export { checkFloatInput } from './input-tensor.js';

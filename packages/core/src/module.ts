@@ -25,7 +25,17 @@ export interface TensorSlot {
   readonly materialized: boolean;
 }
 
-let metaDepth = 0;
+/** How deep inside `buildMeta` and `buildUninitialized` calls the current build is. */
+const building = { meta: 0, uninitialized: 0 };
+
+function buildingAs<T>(mode: keyof typeof building, build: () => T): T {
+  building[mode]++;
+  try {
+    return build();
+  } finally {
+    building[mode]--;
+  }
+}
 
 /**
  * Builds modules without allocating their tensors (like torch's "meta" device): shapes,
@@ -33,17 +43,23 @@ let metaDepth = 0;
  * Building a meta ResNet-152 takes milliseconds instead of filling 60 M random weights.
  */
 export function buildMeta<T>(build: () => T): T {
-  metaDepth++;
-  try {
-    return build();
-  } finally {
-    metaDepth--;
-  }
+  return buildingAs('meta', build);
 }
 
 /** Whether modules built now are meta (inside `buildMeta`). */
 export function isBuildingMeta(): boolean {
-  return metaDepth > 0;
+  return building.meta > 0;
+}
+
+/**
+ * Builds modules whose tensors are allocated as zeros instead of being initialised, for weights
+ * that a load overwrites at once (as torch's `skip_init`, or a meta model loaded with
+ * `load_state_dict(assign=True)`): drawing ResNet-50's 25 M random initial values costs more than
+ * reading its checkpoint. A model built so is not a trained or a freshly initialised one until
+ * every slot is loaded: use it with a strict `loadStateDict`.
+ */
+export function buildUninitialized<T>(build: () => T): T {
+  return buildingAs('uninitialized', build);
 }
 
 class Slot implements TensorSlot {
@@ -193,15 +209,15 @@ export abstract class Module {
       throw new ResNetError(`${this.typeName} already has a member named '${name}'`);
     }
     let variable: tf.Variable | null = null;
-    if (metaDepth === 0) {
-      const initial = init();
+    if (building.meta === 0) {
+      const initial = building.uninitialized > 0 ? tf.zeros([...shape], dtype) : init();
       variable = tf.variable(initial, kind === 'parameter');
       initial.dispose();
     }
     const slot = new Slot(kind, Object.freeze([...shape]), dtype, layout, variable, this.typeName);
     slot.trainable = kind === 'parameter';
     this.slots.set(name, slot);
-    this.meta = metaDepth > 0;
+    this.meta = building.meta > 0;
     return variable as tf.Variable;
   }
 

@@ -12,8 +12,9 @@ import type { Module } from './module.js';
 import type { ByteSource } from './weights/byte-source.js';
 import type { HostTensor } from './weights/host-tensor.js';
 import { readSafetensors, serializeSafetensors } from './weights/safetensors.js';
-import { readStateDict, type StateDictFile } from './weights/state-dict-file.js';
+import { readStateDict, type StateDictFile, weightsFormat } from './weights/state-dict-file.js';
 import { type LoadReport, type LoadStateDictOptions, loadStateDict } from './weights/state-dict.js';
+import { streamSafetensors } from './weights/stream-load.js';
 import { MAX_MANIFEST_TENSORS, manifestByteLength } from './weights/tfjs-format.js';
 
 /** Largest model.json accepted. */
@@ -30,10 +31,14 @@ function fileError(path: string, e: unknown): ResNetError {
 }
 
 function readRange(fd: number, position: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
+  return readInto(fd, new Uint8Array(length), position);
+}
+
+/** Fills `out` with the file's bytes from `position`. */
+function readInto(fd: number, out: Uint8Array, position: number): Uint8Array {
   let done = 0;
-  while (done < length) {
-    const n = readSync(fd, out, done, length - done, position + done);
+  while (done < out.length) {
+    const n = readSync(fd, out, done, out.length - done, position + done);
     if (n === 0) throw new FormatError(`file ended after ${position + done} bytes while reading`);
     done += n;
   }
@@ -54,7 +59,12 @@ function withFileSource<T>(path: string, read: (source: ByteSource) => T): T {
   try {
     const stat = fstatSync(fd);
     if (stat.isDirectory()) throw new ResNetError(`expected a file, got a directory: ${path}`);
-    return read({ size: stat.size, read: (offset, length) => readRange(fd, offset, length), readsAreCopies: true });
+    return read({
+      size: stat.size,
+      read: (offset, length) => readRange(fd, offset, length),
+      readInto: (offset, target) => readInto(fd, target, offset),
+      readsAreCopies: true,
+    });
   } catch (e) {
     if (e instanceof ResNetError) throw e;
     throw fileError(path, e);
@@ -84,15 +94,29 @@ export function readStateDictFile(path: string): StateDictFile {
   if (typeof path !== 'string' || path.length === 0) {
     throw new ArgumentError('path', 'the path of a .pth or .safetensors file', path);
   }
-  return withFileSource(path, readStateDict);
+  try {
+    return withFileSource(path, readStateDict);
+  } catch (e) {
+    if (e instanceof FormatError) throw new FormatError(`${path}: ${e.message}`);
+    throw e;
+  }
 }
 
 /**
  * Loads a torchvision `state_dict` from a `.pth` (as torchvision publishes them) or safetensors
- * file into a model: names and shapes are checked first, all or nothing.
+ * file into a model: names and shapes are checked first, all or nothing. A safetensors file is
+ * streamed (checked in full, then read and assigned one tensor at a time: memory holds the model
+ * plus one tensor); a `.pth` is read whole, then assigned one tensor at a time.
  */
 export function loadTorchvisionWeights(model: Module, path: string, options?: LoadStateDictOptions): LoadReport {
-  return loadStateDict(model, readStateDictFile(path).tensors, options);
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new ArgumentError('path', 'the path of a .pth or .safetensors file', path);
+  }
+  return withFileSource(path, (source) =>
+    weightsFormat(source) === 'safetensors'
+      ? streamSafetensors(model, source, options)
+      : loadStateDict(model, readStateDict(source).tensors, options),
+  );
 }
 
 /** Writes a file atomically: a failed write never leaves a partial file at `path`. */

@@ -1,4 +1,5 @@
 import { compare } from '../../../tools/test-support/fixtures.js';
+import { randomNormStatistics } from '../../../tools/test-support/norms.js';
 import { CONV2D_RESIDUAL, initBackend } from '@resnet/backends';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,9 +9,15 @@ import {
   buildMeta,
   Conv2d,
   FUSED_CONV_RESIDUAL_KERNEL,
+  type ForwardStep,
+  forwardSteps,
+  fuseConvolutions,
+  type HostTensor,
   KerasResNet50,
   Linear,
-  type Module,
+  type Flow,
+  loadStateDict,
+  Module,
   optimizeForInference,
   ReLU,
   ResNet,
@@ -29,17 +36,7 @@ beforeAll(async () => {
 });
 
 function randomiseNorms(model: Module, seed: number): void {
-  let s = seed;
-  tf.tidy(() => {
-    for (const [, m] of model.namedModules()) {
-      if (!(m instanceof BatchNorm2d)) continue;
-      const c = [m.numFeatures];
-      m.weight.assign(tf.randomUniform(c, 0.5, 1.5, 'float32', s++));
-      m.bias.assign(tf.randomUniform(c, -0.2, 0.2, 'float32', s++));
-      m.runningMean.assign(tf.randomUniform(c, -0.3, 0.3, 'float32', s++));
-      m.runningVar.assign(tf.randomUniform(c, 0.3, 2, 'float32', s++));
-    }
-  });
+  loadStateDict(model, randomNormStatistics(model, seed) as Map<string, HostTensor>, { strict: false });
 }
 
 function agree(model: ResNet | Module, input: tf.Tensor): { relative: number; stats: object } {
@@ -158,6 +155,72 @@ describe('optimizeForInference', () => {
     expect(() => fast.predict(x)).toThrow(/was disposed; optimize the model again/);
   });
 
+  it('with { disposeSource: true } frees the model while compiling: same outputs, one copy of the weights', () => {
+    const model = new ResNet(small({ block: 'bottleneck', widths: [8, 16] }));
+    randomiseNorms(model, 13);
+    const expected = model.predict(x);
+    const reference = optimizeForInference(model);
+    const before = tf.memory();
+    const fast = optimizeForInference(model, { disposeSource: true });
+    expect(model.disposed).toBe(true);
+    // Only the folded weights remain: the model's tensors are gone, the reference's unchanged.
+    const kept = tf.memory();
+    expect(kept.numTensors).toBe(
+      before.numTensors - model.namedSlots().length + reference.stats.fusedConvolutions * 2 + 2,
+    );
+    expect(kept.numBytes).toBeLessThan(before.numBytes);
+    const y = fast.predict(x);
+    expect(compare(y.dataSync(), expected.dataSync()).relative).toBeLessThan(TOLERANCE);
+    expect(fast.stats).toEqual(reference.stats);
+    tf.dispose([y, expected]);
+    fast.dispose();
+    reference.dispose();
+    expect(() => model.predict(x)).toThrow(/was disposed/);
+  });
+
+  it('refuses a model it cannot compile before freeing anything, even with { disposeSource: true }', () => {
+    class Custom extends Module {
+      readonly typeName = 'Custom';
+      readonly conv = this.registerModule('conv', new Conv2d(3, 4, { kernelSize: 3 }));
+      forward(input: Flow): Flow {
+        return this.conv.call(input);
+      }
+    }
+    const custom = new Custom();
+    const conv = custom.conv;
+    const wrapped = new Sequential([custom]);
+    expect(() => optimizeForInference(wrapped, { disposeSource: true })).toThrow(
+      /got "a Custom with its own weights, whose forward pass/,
+    );
+    expect(wrapped.disposed).toBe(false);
+    expect(conv.weight.isDisposed).toBe(false);
+    expect(() => optimizeForInference(wrapped, { disposeSource: 'yes' } as never)).toThrow(
+      /options.disposeSource: expected true or false/,
+    );
+    expect(() => optimizeForInference(wrapped, { dispose: true } as never)).toThrow(/options.dispose: expected one of/);
+    wrapped.dispose();
+  });
+
+  it('frees each activation once the next layer has used it (peak far below the plain forward pass)', async () => {
+    const model = new ResNet(small({ block: 'bottleneck', depths: [2, 2], widths: [8, 16] }));
+    const fast = optimizeForInference(model);
+    const input = tf.randomNormal([4, 64, 64, 3], 0, 1, 'float32', 5);
+    const base = tf.memory().numBytes;
+    // tf.profile returns the same record object each time: read it before profiling again.
+    const plain = await tf.profile(() => model.predict(input));
+    const [plainPeak, plainOut] = [plain.peakBytes - base, plain.result as tf.Tensor];
+    const folded = await tf.profile(() => fast.predict(input));
+    const [foldedPeak, foldedOut] = [folded.peakBytes - base, folded.result as tf.Tensor];
+    // The largest feature maps (4×32×32×8 after the stem, 4×16×16×32 out of the first stage, in bytes):
+    // a bottleneck holds at most its input, the two branch outputs and their sum at once.
+    const largest = 4 * 32 * 32 * 8 * 4;
+    expect(foldedPeak).toBeLessThanOrEqual(5 * largest);
+    expect(foldedPeak).toBeLessThan(plainPeak / 2);
+    tf.dispose([plainOut, foldedOut, input]);
+    fast.dispose();
+    model.dispose();
+  });
+
   it('optimizes a Sequential of layers (conv → BN → ReLU fused, lone BN as scale and shift, Linear)', () => {
     const seq = new Sequential([
       new Conv2d(3, 4, { kernelSize: 3, padding: 1 }),
@@ -193,5 +256,59 @@ describe('optimizeForInference', () => {
     expect(() => optimizeForInference(buildMeta(() => new ResNet(small({}))))).toThrow(/meta model/);
     model.dispose();
     expect(() => optimizeForInference(model)).toThrow(/model: expected a live model/);
+  });
+});
+
+describe('forwardSteps', () => {
+  it("reads resnet18 as torchvision's forward: every module with weights called once, by its state_dict path", () => {
+    const model = buildMeta(() => new ResNet(BasicBlock, [2, 2, 2, 2], 3, 1000));
+    const calls: string[] = [];
+    const walk = (steps: readonly ForwardStep[]): void => {
+      for (const s of steps) {
+        if (s.kind === 'layer' || s.kind === 'flatten') calls.push(s.path);
+        else if (s.kind === 'sequence') walk(s.steps);
+        else if (s.kind === 'residual') {
+          walk(s.branch);
+          if (s.shortcut) walk(s.shortcut);
+          calls.push(s.relu.path);
+        }
+      }
+    };
+    const steps = forwardSteps(model);
+    walk(steps);
+    const withWeights = model
+      .namedModules()
+      .filter(([, m]) => m.ownSlots().length > 0)
+      .map(([path]) => path);
+    expect(withWeights).toHaveLength(20 + 20 + 1);
+    for (const path of withWeights)
+      expect(
+        calls.filter((c) => c === path),
+        path,
+      ).toHaveLength(1);
+    expect(calls.slice(0, 4)).toEqual(['conv1', 'bn1', 'relu', 'maxpool']);
+    expect(calls.slice(-3)).toEqual(['avgpool', 'flatten', 'fc']);
+    // Each block calls its ReLU twice: after bn1 and after the residual sum.
+    expect(calls.filter((c) => c === 'layer1.0.relu')).toHaveLength(2);
+
+    const fused = fuseConvolutions(steps);
+    const convs: Extract<ForwardStep, { kind: 'conv' }>[] = [];
+    const collect = (list: readonly ForwardStep[]): void => {
+      for (const s of list) {
+        if (s.kind === 'conv') convs.push(s);
+        else if (s.kind === 'sequence') collect(s.steps);
+        else if (s.kind === 'residual') {
+          collect(s.branch);
+          if (s.shortcut) collect(s.shortcut);
+        }
+      }
+    };
+    collect(fused);
+    expect(convs).toHaveLength(20);
+    expect(convs.every((c) => c.bn !== null)).toBe(true);
+    expect(convs.filter((c) => c.relu !== null).map((c) => c.path)).toEqual([
+      'conv1',
+      ...['layer1', 'layer2', 'layer3', 'layer4'].flatMap((l) => [`${l}.0.conv1`, `${l}.1.conv1`]),
+    ]);
   });
 });

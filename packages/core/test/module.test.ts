@@ -1,7 +1,17 @@
 import { initBackend } from '@resnet/backends';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ArgumentError, buildMeta, ResNet, ResNetError, SymbolicTensor, withModuleHooks } from '../src/index.js';
+import {
+  ArgumentError,
+  buildMeta,
+  buildUninitialized,
+  exportStateDict,
+  loadStateDict,
+  ResNet,
+  ResNetError,
+  SymbolicTensor,
+  withModuleHooks,
+} from '../src/index.js';
 
 const config = { block: 'basic' as const, depths: [2, 2, 2, 2], widths: [64, 128, 256, 512] };
 
@@ -82,6 +92,43 @@ describe('the module system', () => {
     const x = tf.zeros([1, 32, 32, 3]);
     expect(() => model.predict(x)).toThrow(/buildMeta/);
     x.dispose();
+  });
+});
+
+describe('building for a load', () => {
+  it('buildUninitialized allocates zeros in place of the initialisation; a strict load makes it the model', () => {
+    const small = { ...config, depths: [1, 1, 1, 1], numClasses: 10 };
+    const source = new ResNet({ ...small, seed: 3 });
+    const target = buildUninitialized(() => new ResNet(small));
+    expect(target.namedSlots().map(([n, s]) => [n, s.shape, s.dtype])).toEqual(
+      source.namedSlots().map(([n, s]) => [n, s.shape, s.dtype]),
+    );
+    for (const [name, slot] of target.namedSlots()) {
+      expect(
+        tf.tidy(() => tf.max(tf.abs(slot.variable)).dataSync()[0]),
+        name,
+      ).toBe(0);
+    }
+    loadStateDict(target, exportStateDict(source));
+    const x = tf.randomNormal([2, 64, 64, 3], 0, 1, 'float32', 7);
+    const [a, b] = [source.predict(x), target.predict(x)];
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    // The pooled features are the head's input: fc(predictPooled(x)) is predict(x).
+    const pooled = target.predictPooled(x);
+    expect(pooled.shape).toEqual([2, 512]);
+    const fc = new Map(target.namedParameters());
+    const logits = tf.tidy(() =>
+      tf.add(tf.matMul(pooled, fc.get('fc.weight') as tf.Tensor), fc.get('fc.bias') as tf.Tensor),
+    );
+    expect(Math.max(...Array.from(tf.tidy(() => tf.abs(tf.sub(logits, a))).dataSync()))).toBeLessThan(1e-5);
+    tf.dispose([x, a, b, pooled, logits]);
+    source.dispose();
+    target.dispose();
+    const features = new ResNet({ ...small, featuresOnly: true });
+    expect(() => features.predictPooled(tf.zeros([1, 64, 64, 3]))).toThrow(
+      /featuresOnly and has no pooling; use extractFeatures/,
+    );
+    features.dispose();
   });
 });
 

@@ -12,13 +12,15 @@ import {
   loadWeights,
   parseNpy,
   parseSafetensors,
+  parseSafetensorsHeader,
   ResNet,
+  type SafetensorsEntry,
   saveWeights,
   serializeNpy,
   serializeSafetensors,
   WeightsMismatchError,
 } from '../src/index.js';
-import { fileSystem, readSafetensorsFile, writeSafetensorsFile } from '../src/node.js';
+import { fileSystem, loadTorchvisionWeights, readSafetensorsFile, writeSafetensorsFile } from '../src/node.js';
 
 const tiny = (seed: number, numClasses = 3) =>
   new ResNet({ block: 'basic', depths: [1, 1], widths: [4, 8], stem: 'cifar', numClasses, seed });
@@ -57,6 +59,59 @@ describe('safetensors', () => {
     const { tensors } = readSafetensorsFile(path);
     expect([...tensors.keys()]).toEqual(model.namedSlots().map(([n]) => n));
     model.dispose();
+  });
+
+  it('streams a safetensors file into a model: the values written, no tensor left over', () => {
+    const source = tiny(11);
+    const path = join(dir, 'stream.safetensors');
+    writeSafetensorsFile(path, exportStateDict(source));
+    const target = tiny(12);
+    const before = tf.memory().numTensors;
+    const report = loadTorchvisionWeights(target, path);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(values(target)).toEqual(values(source));
+    expect(report.loaded).toEqual(target.namedSlots().map(([n]) => n));
+    source.dispose();
+    target.dispose();
+  });
+
+  it('streams into a backend that keeps the arrays it is given (CPU): every tensor gets its own', async () => {
+    await initBackend({ prefer: 'cpu' });
+    try {
+      const [a, b] = [tiny(21), tiny(22)];
+      const [pathA, pathB] = [join(dir, 'cpu-a.safetensors'), join(dir, 'cpu-b.safetensors')];
+      writeSafetensorsFile(pathA, exportStateDict(a));
+      writeSafetensorsFile(pathB, exportStateDict(b));
+      const [first, second] = [tiny(23), tiny(24)];
+      loadTorchvisionWeights(first, pathA);
+      loadTorchvisionWeights(second, pathB);
+      loadStateDict(second, exportStateDict(b));
+      // Had two tensors shared one reused buffer, the later loads would show through the first model.
+      expect(values(first)).toEqual(values(a));
+      expect(values(second)).toEqual(values(b));
+      for (const m of [a, b, first, second]) m.dispose();
+    } finally {
+      await initBackend({ prefer: 'wasm' });
+    }
+  });
+
+  it('checks every tensor of the file before assigning any: a bad value late in the file changes nothing', () => {
+    const path = join(dir, 'late-error.safetensors');
+    const bytes = serializeSafetensors(exportStateDict(tiny(13)));
+    const header = parseSafetensorsHeader(bytes, bytes.length);
+    // The last BatchNorm's counter (I64) holds 2^40, beyond int32: found after conv1.weight and others.
+    const counter = header.entries.filter((e) => e.dtype === 'I64').at(-1) as SafetensorsEntry;
+    new DataView(bytes.buffer).setBigInt64(header.dataStart + counter.begin, 2n ** 40n, true);
+    writeFileSync(path, bytes);
+    const target = tiny(14);
+    const before = values(target);
+    expect(() => loadTorchvisionWeights(target, path)).toThrow(/outside the int32 range/);
+    expect(values(target)).toEqual(before);
+    const wrong = join(dir, 'other-arch.safetensors');
+    writeSafetensorsFile(wrong, exportStateDict(tiny(15, 7)));
+    expect(() => loadTorchvisionWeights(target, wrong)).toThrow(WeightsMismatchError);
+    expect(values(target)).toEqual(before);
+    target.dispose();
   });
 
   it('lists every missing, unexpected and mismatched tensor by name and assigns nothing', () => {

@@ -27,6 +27,7 @@ export function crop(image: RgbImage, top: number, left: number, height: number,
   return out;
 }
 
+// #region notebook:center-crop-box
 /** Python's `round` of a half-integer or integer `n / 2`: halves go to the even neighbour. */
 function roundHalfEven(n: number): number {
   const half = n / 2;
@@ -52,6 +53,7 @@ export function centerCropBox(
     size > side ? -Math.floor((size - side) / 2) : roundHalfEven(side - size);
   return { top: start(height, cropHeight), left: start(width, cropWidth) };
 }
+// #endregion
 
 /**
  * torchvision's `F.center_crop(img, size)`: a number is a square crop, `[height, width]` a

@@ -144,6 +144,7 @@ export function resizeTo(image: RgbImage, height: number, width: number): RgbIma
   return current;
 }
 
+// #region notebook:resized-size
 /**
  * torchvision's output size for `F.resize(img, size)`: a number sets the shorter side and the
  * longer one is `int(size * long / short)` (truncated, as torchvision does); a pair is [height, width].
@@ -153,6 +154,7 @@ export function resizedSize(height: number, width: number, size: number | readon
   if (width <= height) return [Math.trunc((size * height) / width), size];
   return [size, Math.trunc((size * width) / height)];
 }
+// #endregion
 
 /**
  * torchvision's `F.resize(img, size)` on a PIL image (bilinear, always antialiased): a number

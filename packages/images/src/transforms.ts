@@ -85,6 +85,7 @@ export function checkImageTransforms(argument: string, value: unknown): ImageTra
   return v as unknown as ImageTransforms;
 }
 
+// #region notebook:normalize
 function checkTriple(argument: string, value: unknown): readonly [number, number, number] {
   if (!Array.isArray(value) || value.length !== 3 || value.some((x) => typeof x !== 'number' || !Number.isFinite(x)))
     throw new ArgumentError(argument, 'three finite numbers (R, G, B)', value);
@@ -120,6 +121,7 @@ export function normalize(
   }
   return out;
 }
+// #endregion
 
 /**
  * The whole eval transform on an RGB image, host side: resize, centre crop, ÷255, normalise.

@@ -277,22 +277,29 @@ export function saveCheckpoint(path: string, model: Module, optimizer: Optimizer
   });
 }
 
+/** What a training checkpoint holds: the model's state_dict, the optimiser's state and the run info. */
+export interface CheckpointContents {
+  /** The model's tensors under torchvision's state_dict names (without the `model.` prefix). */
+  weights: Map<string, HostTensor>;
+  optimizer: OptimizerState;
+  info: CheckpointInfo;
+}
+
+/** Whether a safetensors file's metadata marks it as a training checkpoint (`saveCheckpoint`'s). */
+export function isTrainingCheckpoint(metadata: Record<string, string>): boolean {
+  return metadata?.format === FORMAT;
+}
+
 /**
- * Reads a checkpoint into `model` and `optimizer`. Everything is checked first (file, format,
- * every tensor name and shape, optimiser kind): on any mismatch it throws and changes nothing.
+ * The contents of a training checkpoint already read as safetensors (`readSafetensorsFile`);
+ * `path` names it in errors. Checks the format, version and metadata; loads nothing.
  */
-export function loadCheckpoint(path: string, model: Module, optimizer: Optimizer): CheckpointInfo {
-  if (!existsSync(path) || statSync(path).isDirectory()) {
-    throw new ResNetError(`no checkpoint at ${path}: train with --checkpoint first, or drop --resume`);
-  }
-  let file: { tensors: Map<string, HostTensor>; metadata: Record<string, string> };
-  try {
-    file = readSafetensorsFile(path);
-  } catch (e) {
-    throw new ResNetError(`cannot read checkpoint ${path}: ${(e as Error).message}`);
-  }
+export function checkpointContents(
+  file: { tensors: Map<string, HostTensor>; metadata: Record<string, string> },
+  path: string,
+): CheckpointContents {
   const m = file.metadata;
-  if (m.format !== FORMAT)
+  if (!isTrainingCheckpoint(m))
     throw new ResNetError(`${path} is not a training checkpoint (no '${FORMAT}' marker): it may be plain weights`);
   if (m.version !== FORMAT_VERSION)
     throw new ResNetError(`${path}: checkpoint version ${m.version}, this package reads version ${FORMAT_VERSION}`);
@@ -315,7 +322,25 @@ export function loadCheckpoint(path: string, model: Module, optimizer: Optimizer
     else if (name.startsWith('optimizer.')) buffers.set(name.slice(10), t);
     else throw new ResNetError(`${path}: unexpected tensor ${name} in the checkpoint`);
   }
-  const state: OptimizerState = { kind: m.optimizer as 'sgd' | 'adam', step: Number(m.optimizer_step), buffers };
+  const optimizer: OptimizerState = { kind: m.optimizer as 'sgd' | 'adam', step: Number(m.optimizer_step), buffers };
+  return { weights, optimizer, info: { epoch, rng, run } };
+}
+
+/**
+ * Reads a checkpoint into `model` and `optimizer`. Everything is checked first (file, format,
+ * every tensor name and shape, optimiser kind): on any mismatch it throws and changes nothing.
+ */
+export function loadCheckpoint(path: string, model: Module, optimizer: Optimizer): CheckpointInfo {
+  if (!existsSync(path) || statSync(path).isDirectory()) {
+    throw new ResNetError(`no checkpoint at ${path}: train with --checkpoint first, or drop --resume`);
+  }
+  let file: { tensors: Map<string, HostTensor>; metadata: Record<string, string> };
+  try {
+    file = readSafetensorsFile(path);
+  } catch (e) {
+    throw new ResNetError(`cannot read checkpoint ${path}: ${(e as Error).message}`);
+  }
+  const { weights, optimizer: state, info } = checkpointContents(file, path);
   try {
     optimizer.checkState(state);
   } catch (e) {
@@ -327,8 +352,9 @@ export function loadCheckpoint(path: string, model: Module, optimizer: Optimizer
     throw new ResNetError(`${path} does not fit this model: ${(e as Error).message}`);
   }
   optimizer.setState(state);
-  if (m.lr !== undefined && Number.isFinite(Number(m.lr))) optimizer.lr = Number(m.lr);
-  return { epoch, rng, run };
+  const lr = Number(file.metadata.lr);
+  if (file.metadata.lr !== undefined && Number.isFinite(lr)) optimizer.lr = lr;
+  return info;
 }
 
 export { createDataParallel, type DataParallelOptions, type DataParallelTrainer } from './parallel.js';

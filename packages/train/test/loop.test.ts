@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '@resnet/backends';
-import { exportStateDict, manualSeed } from '@resnet/core';
+import { exportStateDict, manualSeed, optimizeForInference } from '@resnet/core';
 import { createModel } from '@resnet/zoo';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -150,6 +150,12 @@ describe('the training loop', () => {
     expect(result.top1).toBeGreaterThan(0.75);
     expect(result.top5).toBe(1);
     expect(last).toBeLessThan(0.5);
+    // The inference form evaluates the same network: the same metrics, to float rounding.
+    const fast = optimizeForInference(model);
+    const folded = evaluate(fast, data, { batchSize: 32 });
+    fast.dispose();
+    expect(folded.loss).toBeCloseTo(result.loss, 5);
+    expect([folded.top1, folded.top5, folded.count]).toEqual([result.top1, result.top5, result.count]);
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
     optimizer.dispose();

@@ -31,6 +31,22 @@ export {
 export { WeightsDownloadError, type WeightsDownloadContext, type WeightsDownloadFailure } from './weights/errors.js';
 export type { DownloadProgress } from './weights/http.js';
 export { type FetchedWeights, type FetchWeightsOptions, fetchWeights, WEIGHTS_CACHE_NAME } from './weights/browser.js';
+export {
+  type DecodeOptions,
+  decodePredictions,
+  type Prediction,
+  type Scores,
+} from './classify/predictions.js';
+export {
+  type ClassifyOptions,
+  type FromStateDictOptions,
+  type PreprocessImages,
+  type PretrainedModelOptions,
+  PretrainedResNet,
+  type WeightsOrigin,
+  weightsEntryOfFile,
+} from './classify/pretrained-resnet.js';
+export { type PretrainedOptions, pretrained, pretrainedFromStateDict } from './classify/pretrained.js';
 
 /** What every preset lets you change: the head, the input channels and initialisation. */
 export interface PresetOptions {

@@ -7,6 +7,11 @@ import { getPreset } from './index.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './pool-protocol.js';
 
 export {
+  type NodePretrainedOptions,
+  pretrained,
+  pretrainedFromStateDict,
+} from './classify/pretrained-node.js';
+export {
   type ResolveWeightsOptions,
   resnetHome,
   resolveWeightsFile,

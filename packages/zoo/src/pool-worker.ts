@@ -30,10 +30,7 @@ async function start(setup: WorkerSetup): Promise<{ run: (x: tf.Tensor) => tf.Te
     throw e;
   }
   let runner: ResNet | InferenceModel = model;
-  if (setup.optimize) {
-    runner = optimizeForInference(model);
-    model.dispose();
-  }
+  if (setup.optimize) runner = optimizeForInference(model, { disposeSource: true });
   send({ type: 'ready', backend: info.name, simd: info.simd });
   return { run: (x) => runner.predict(x) };
 }

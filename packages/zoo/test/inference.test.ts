@@ -53,6 +53,27 @@ describe('optimizeForInference on WASM matches torchvision', () => {
   });
 });
 
+describe('the memory-lean path: streamed weights, { disposeSource: true }', () => {
+  it('resnet50 matches torchvision and holds one copy of the weights', async () => {
+    await initBackend({ prefer: 'wasm' });
+    const before = tf.memory();
+    const model = createModel('resnet50');
+    loadTorchvisionWeights(model, fixturePath('resnet50', 'weights.safetensors'));
+    const fast = optimizeForInference(model, { disposeSource: true });
+    expect(model.disposed).toBe(true);
+    // 53 folded convolutions (filter + bias) and the classifier (weight + bias), nothing else.
+    expect(tf.memory().numTensors - before.numTensors).toBe(53 * 2 + 2);
+    expect(tf.memory().numBytes - before.numBytes).toBeLessThan(fast.countParameters() * 4 * 1.01);
+    const x = await input('resnet50', '224');
+    const y = fast.predict(x);
+    const expected = await readNpyFile(fixturePath('resnet50', 'output_224.npy'));
+    expect(compare(await y.data(), expected.data).relative).toBeLessThan(TOLERANCE);
+    tf.dispose([x, y]);
+    fast.dispose();
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+  });
+});
+
 describe('on the CPU backend', () => {
   it('resnet18, plain and optimised, matches torchvision at 2×3×97×131', async () => {
     await initBackend({ prefer: 'cpu' });

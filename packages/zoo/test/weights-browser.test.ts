@@ -7,7 +7,12 @@ import { chromiumLaunchOptions } from '../../../tools/test-support/chromium.mjs'
 import { bundleTestPage } from '../../../tools/test-support/page-server.js';
 import { hashPrefixOf } from '../src/index.js';
 import type { Outcome } from './browser/weights-page.js';
-import { type Checkpoint, makeCheckpoint, startWeightsServer, type WeightsServer } from './support/weights-server.js';
+import {
+  type Checkpoint,
+  makeCheckpoint,
+  startWeightsServer,
+  type WeightsServer,
+} from '../../../tools/test-support/weights-server.js';
 
 // fetchWeights in Debian's headless Chromium against the same weights server as the Node tests
 // (one origin for the page and the weights, so no CORS): streamed download with progress,

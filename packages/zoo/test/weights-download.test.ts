@@ -20,7 +20,7 @@ import {
   makeCheckpoint,
   startWeightsServer,
   type WeightsServer,
-} from './support/weights-server.js';
+} from '../../../tools/test-support/weights-server.js';
 
 let checkpoint: Checkpoint;
 let server: WeightsServer;

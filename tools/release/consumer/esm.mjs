@@ -2,13 +2,16 @@
 import assert from 'node:assert/strict';
 import { describeBackend, initBackend } from '@resnet/backends';
 import { main } from '@resnet/cli';
-import { ResNet } from '@resnet/core';
+import { exportStateDict, ResNet } from '@resnet/core';
 import { readSafetensorsFile } from '@resnet/core/node';
 import { imageClassification, preprocess, toRGB } from '@resnet/images/node';
+import { exportOnnx } from '@resnet/onnx';
+import { writeOnnx } from '@resnet/onnx/node';
 import { formatSummary, summary } from '@resnet/summary';
 import { Sgd, trainStep } from '@resnet/train';
 import { loadCheckpoint } from '@resnet/train/node';
-import { createModel, listPresets } from '@resnet/zoo';
+import { createModel, IMAGENET_CATEGORIES, listPresets } from '@resnet/zoo';
+import { pretrainedFromStateDict } from '@resnet/zoo/node';
 import * as tf from '@tensorflow/tfjs-core';
 
 const expectedParams = Number(process.env.EXPECTED_RESNET18_PARAMS);
@@ -29,6 +32,13 @@ const ms = performance.now() - t0;
 assert.deepEqual(y.shape, [1, 1000]);
 assert.ok(values.every(Number.isFinite), 'finite logits');
 tf.dispose([x, y]);
+// resnet18 as ONNX: torchvision's 11.7 M parameters as float32 initializers, plus the graph.
+const onnxBytes = exportOnnx(model, { optimize: true });
+assert.ok(
+  onnxBytes.length > expectedParams * 4 * 0.99 && onnxBytes.length < expectedParams * 4 * 1.01,
+  `ONNX size ${onnxBytes.length}`,
+);
+assert.equal(typeof writeOnnx, 'function');
 model.dispose();
 assert.equal(tf.memory().numTensors, before, 'no tensor leaked');
 
@@ -62,6 +72,16 @@ assert.ok(Math.abs((await pixels.data())[0] - (200 / 255 - 0.485) / 0.229) < 1e-
 pixels.dispose();
 assert.equal(tf.memory().numTensors, beforeImages, 'no tensor leaked by preprocess');
 
+// @resnet/zoo's classifier over @resnet/images: a resnet18 state dict, the PNG, three named classes.
+const seeded = createModel('resnet18', { seed: 0 });
+const classifier = pretrainedFromStateDict('resnet18', exportStateDict(seeded));
+seeded.dispose();
+const top = await classifier.classify(png, { topk: 3 });
+assert.equal(top.length, 3);
+assert.ok(top.every((p) => p.label === IMAGENET_CATEGORIES[p.index] && p.probability > 0 && p.probability < 1));
+classifier.dispose();
+assert.equal(tf.memory().numTensors, before, 'no tensor leaked by classify');
+
 console.log(
-  `esm: ok (resnet18 forward on wasm: [${y.shape.join(', ')}] in ${ms.toFixed(0)} ms; resnet20 SGD step, loss ${step.loss.toFixed(3)})`,
+  `esm: ok (resnet18 forward on wasm: [${y.shape.join(', ')}] in ${ms.toFixed(0)} ms; resnet20 SGD step, loss ${step.loss.toFixed(3)}; resnet18 ONNX ${(onnxBytes.length / 1e6).toFixed(1)} MB)`,
 );

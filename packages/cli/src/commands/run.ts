@@ -8,25 +8,26 @@ import {
   ResNetError,
   tensorToHost,
 } from '@resnet/core';
-import { readNpyFile, readSafetensorsFile, writeNpyFile, writeSafetensorsFile } from '@resnet/core/node';
+import { readNpyFile, readStateDictFile, writeNpyFile, writeSafetensorsFile } from '@resnet/core/node';
 import { createModel, getPreset } from '@resnet/zoo';
 import * as tf from '@tensorflow/tfjs-core';
 import { BACKEND_HELP, backendOption, startBackend } from '../backend.js';
 import { choiceFlag, type Command, intFlag, stringFlag, UsageError } from '../command.js';
 
 const USAGE =
-  'resnet run <arch> --weights <state_dict.safetensors> --input <x.npy> --output <y.npy> [--layout nhwc|nchw] [--mode eval|train] [--num-classes N] [--backend NAME] [--optimize] [--labels <int.npy> --grads <out.safetensors>]';
+  'resnet run <arch> --weights <state_dict.pth|.safetensors> --input <x.npy> --output <y.npy> [--layout nhwc|nchw] [--mode eval|train] [--num-classes N] [--backend NAME] [--optimize] [--labels <int.npy> --grads <out.safetensors>]';
 
 export const runCommand: Command = {
   name: 'run',
   summary: 'a forward pass (and optionally gradients) with torchvision weights on .npy data',
   usage: USAGE,
-  help: `Runs a preset on a float32 .npy batch with weights from a torchvision state_dict saved as
-safetensors, and writes the output as .npy. With --labels, also writes the gradient of the mean
+  help: `Runs a preset on a float32 .npy batch with weights from a torchvision state_dict (a .pth file as
+torch.save writes it, torchvision's own checkpoints included, or safetensors), and writes the
+output as .npy. With --labels, also writes the gradient of the mean
 cross-entropy for every parameter, under torchvision's names and layouts (OIHW convolutions).
 
 Options:
-  --weights FILE     torchvision state_dict as .safetensors (required)
+  --weights FILE     torchvision state_dict, .pth or .safetensors (required)
   --input FILE       float32 .npy batch (required), NHWC unless --layout nchw
   --output FILE      where to write the output .npy (required)
   --layout L         nhwc (default) or nchw: nchw takes and returns torch's layout
@@ -39,7 +40,7 @@ ${BACKEND_HELP}
   --grads FILE       where to write the gradients (.safetensors); needs --labels
 
 Examples:
-  resnet run resnet50 --weights r50.safetensors --input x.npy --output y.npy --layout nchw
+  resnet run resnet50 --weights resnet50-11ad3fa6.pth --input x.npy --output y.npy --layout nchw
   resnet run resnet50 --weights r50.safetensors --input x.npy --output y.npy --optimize
   resnet run resnet18 --weights r18.safetensors --input x.npy --output y.npy \\
       --layout nchw --mode train --labels labels.npy --grads grads.safetensors`,
@@ -86,7 +87,7 @@ Examples:
     }
 
     // Read and check every input before any computation; nothing is written until all succeeded.
-    const weights = readSafetensorsFile(weightsPath).tensors;
+    const weights = readStateDictFile(weightsPath).tensors;
     const input = await readNpyFile(inputPath);
     if (input.dtype !== 'float32') {
       throw new ResNetError(`${inputPath}: the input must be a float .npy array, got integers`);
@@ -126,7 +127,7 @@ Examples:
           output = result.output;
           grads = result.grads;
         } else if (optimize) {
-          const fast = optimizeForInference(model);
+          const fast = optimizeForInference(model, { disposeSource: true });
           try {
             const y = fast.predict(x);
             output = toLayout(y, layout);

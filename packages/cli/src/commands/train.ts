@@ -1,11 +1,13 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { manualSeed, ResNetError } from '@resnet/core';
+import { manualSeed, optimizeForInference, type ResNet, ResNetError } from '@resnet/core';
 import {
   type Augmentation,
   cosineLr,
   type EpochOptions,
   evaluate,
+  type ImageDataset,
   type MetricsSummary,
   Rng,
   Sgd,
@@ -22,6 +24,9 @@ const USAGE =
 
 /** The checkpoint file inside --checkpoint DIR. */
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+
+/** Fewest images per worker that the default --workers leaves in a share (BatchNorm statistics per share). */
+const MIN_SHARE = 16;
 
 interface EpochRecord {
   epoch: number;
@@ -59,7 +64,9 @@ ${BACKEND_HELP}
   --resume           continue from DIR/${CHECKPOINT_FILE} (same options; same result as not stopping)
   --seed N           seed of the initial weights, shuffling and augmentation (default 0)
   --workers N        data-parallel over N threads (wasm/cpu): each computes the gradients of 1/N of
-                     every batch, averaged before the step (BatchNorm per share, as torch DDP). Default 1
+                     every batch, averaged before the step (BatchNorm per share, as torch DDP; a run
+                     is reproducible for a given N). Default: one per core while every share keeps
+                     at least ${MIN_SHARE} images, else 1; --workers 1 trains on one thread
   --json             print the result as JSON; its last stdout line has testAccuracy and trainImagesPerSec
 
 Examples:
@@ -103,9 +110,12 @@ Examples:
     const checkpointDir = stringFlag(args, 'checkpoint');
     const resume = args.values.resume === true;
     const stopAfter = intFlag(args, 'stop-after', epochs, 1, epochs);
-    const workers = intFlag(args, 'workers', 1, 1, 64);
-    if (workers > batchSize)
-      throw new UsageError(`--workers ${workers} needs --batch of at least ${workers} (one image per worker)`);
+    const workersGiven = args.values.workers !== undefined;
+    const workersAsked = intFlag(args, 'workers', 1, 1, 64);
+    if (workersAsked > batchSize)
+      throw new UsageError(
+        `--workers ${workersAsked} needs --batch of at least ${workersAsked} (one image per worker)`,
+      );
     if (resume && checkpointDir === undefined) {
       throw new UsageError('--resume needs --checkpoint DIR: the directory of the run to continue');
     }
@@ -121,8 +131,6 @@ Examples:
         );
       }
     }
-    const runInfo = { arch, data: 'fashion-mnist', batch: batchSize, lr, limit, seed, epochs, labelSmoothing, workers };
-
     // The data first: its package is optional, and a missing one is said before anything starts.
     const log = (line: string) => (json ? io.stderr(`${line}\n`) : io.stdout(`${line}\n`));
     const t0 = performance.now();
@@ -131,6 +139,8 @@ Examples:
       `fashion-mnist: ${data.train.length} training and ${data.test.length} test images (32×32×1), loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
     const backend = await startBackend(args);
+    const workers = workersGiven ? workersAsked : defaultWorkers(backend, batchSize);
+    const runInfo = { arch, data: 'fashion-mnist', batch: batchSize, lr, limit, seed, epochs, labelSmoothing, workers };
     if (workers > 1 && backend !== 'wasm' && backend !== 'cpu') {
       throw new UsageError(
         `--workers runs one wasm or cpu backend per worker thread; the ${backend} backend already uses every core: drop --workers`,
@@ -215,7 +225,7 @@ Examples:
           imagesPerSec: summary.count / seconds,
         };
         if (evalEachEpoch && epoch + 1 < epochs) {
-          const test = evaluate(model, data.test);
+          const test = evaluateFast(model, data.test);
           record.testLoss = test.loss;
           record.testAccuracy = test.top1;
         }
@@ -240,7 +250,7 @@ Examples:
           return;
         }
       }
-      const test: MetricsSummary = evaluate(model, data.test);
+      const test: MetricsSummary = evaluateFast(model, data.test);
       const last = history[history.length - 1];
       if (last) {
         last.testLoss = test.loss;
@@ -286,6 +296,22 @@ Examples:
     }
   },
 };
+
+/** The fastest data-parallel width by default: a worker per core on WASM or CPU, shares of at least MIN_SHARE images. */
+function defaultWorkers(backend: string, batchSize: number): number {
+  if (backend !== 'wasm' && backend !== 'cpu') return 1;
+  return Math.max(1, Math.min(availableParallelism(), Math.floor(batchSize / MIN_SHARE)));
+}
+
+/** Test-set metrics through the inference form (BatchNorm folded): the same outputs, computed faster. */
+function evaluateFast(model: ResNet, dataset: ImageDataset): MetricsSummary {
+  const fast = optimizeForInference(model);
+  try {
+    return evaluate(fast, dataset);
+  } finally {
+    fast.dispose();
+  }
+}
 
 function floatFlag(
   args: Parameters<Command['run']>[0],

@@ -1,6 +1,6 @@
 import { compareModels, humanCount } from '@resnet/summary';
 import { listPresets } from '@resnet/zoo';
-import { type Command, formatInt } from '../command.js';
+import { type Command, formatInt, formatTable } from '../command.js';
 
 export const zooCommand: Command = {
   name: 'zoo',
@@ -61,14 +61,8 @@ Examples:
       e.torchvision ?? '-',
       e.description,
     ]);
-    const header = ['preset', 'parameters', 'image', 'mult-adds', 'torchvision twin', 'description'];
-    const right = new Set([1, 2, 3]);
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-    const line = (cells: string[]) =>
-      cells
-        .map((c, i) => (right.has(i) ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number)))
-        .join('  ')
-        .trimEnd();
-    io.stdout(`${[line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')}\n`);
+    io.stdout(
+      formatTable(['preset', 'parameters', 'image', 'mult-adds', 'torchvision twin', 'description'], rows, [1, 2, 3]),
+    );
   },
 };

@@ -41,7 +41,6 @@ export class ZeroPadShortcut extends Layer {
   }
 
   protected compute(x: tf.Tensor): tf.Tensor {
-    const [n, h, w, c] = x.shape as [number, number, number, number];
     const s = this.stride;
     const sub = s === 1 ? x : subsample(x as tf.Tensor4D, s);
     const before = this.padBefore;

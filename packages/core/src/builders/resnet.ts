@@ -167,13 +167,25 @@ export class ResNet extends Module {
   }
 
   forward(x: Flow): Flow {
-    let y = this.runStem(x);
-    for (const stage of this.stages) y = stage.call(y);
-    if (!this.pool) return y;
-    y = flattenTorchOrder(this.pool.call(y));
+    if (!this.pool) return this.runStages(x);
+    let y = this.forwardPooled(x);
     if (this.fc) y = this.fc.call(y);
     if (this.softmax) y = this.softmax.call(y);
     return y;
+  }
+
+  private runStages(x: Flow): Flow {
+    let y = this.runStem(x);
+    for (const stage of this.stages) y = stage.call(y);
+    return y;
+  }
+
+  /** Stem, stages and global pooling: the `[n, C]` features the head classifies (timm's pre-logits). */
+  forwardPooled(x: Flow): Flow {
+    if (!this.pool) {
+      throw new ResNetError(`${this.name} is built with featuresOnly and has no pooling; use extractFeatures`);
+    }
+    return flattenTorchOrder(this.pool.call(this.runStages(x)));
   }
 
   /** The outputs of the stages in `config.outIndices` (C2…C5 feature maps, NHWC). */
@@ -200,6 +212,12 @@ export class ResNet extends Module {
   predict(input: tf.Tensor): tf.Tensor {
     this.checkInputTensor(input);
     return tf.tidy(() => this.call(input) as tf.Tensor);
+  }
+
+  /** The pooled features `[n, C]` before the head (an image's embedding), inside `tf.tidy`. */
+  predictPooled(input: tf.Tensor): tf.Tensor2D {
+    this.checkInputTensor(input);
+    return tf.tidy(() => this.forwardPooled(input) as tf.Tensor2D);
   }
 
   /** The feature maps of `config.outIndices`, inside `tf.tidy`. */

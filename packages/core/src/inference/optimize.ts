@@ -1,21 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BasicBlock } from '../blocks/basic-block.js';
-import { BottleneckBlock } from '../blocks/bottleneck-block.js';
-import { ConvolutionalBlock, IdentityBlock } from '../blocks/keras-blocks.js';
 import { ResNet } from '../builders/resnet.js';
 import { ArgumentError, ResNetError } from '../errors.js';
 import { flattenTorchOrder } from '../flow.js';
 import { checkFloatInput } from '../input-tensor.js';
-import { ReLU } from '../layers/activation.js';
 import { BatchNorm2d } from '../layers/batchnorm2d.js';
-import { Conv2d } from '../layers/conv2d.js';
-import { Layer } from '../layers/layer.js';
+import type { Conv2d } from '../layers/conv2d.js';
+import type { Layer } from '../layers/layer.js';
 import { Linear } from '../layers/linear.js';
-import { MaxPool2d, ZeroPad2d } from '../layers/pooling.js';
-import { Sequential } from '../layers/sequential.js';
+import { MaxPool2d } from '../layers/pooling.js';
 import { Module } from '../module.js';
+import { knownKeysOf, optionsObject } from '../validate.js';
+import { type ForwardStep, forwardSteps, fuseConvolutions } from './forward-steps.js';
 
-/** One step of an inference program (runs inside the caller's `tf.tidy`). */
+/**
+ * One step of an inference program (runs inside the caller's `tf.tidy`). It never frees its input
+ * (its caller's) and returns a tensor its caller owns.
+ */
 type Op = (x: tf.Tensor) => tf.Tensor;
 
 /** relu(f(x) + r): the end of a residual block, its last convolution and the shortcut's output r. */
@@ -102,13 +102,26 @@ export class InferenceModel {
   }
 }
 
+/** Options of `optimizeForInference`. */
+export interface OptimizeOptions {
+  /**
+   * Dispose the model while compiling it: each layer's tensors are freed as soon as their folded
+   * form exists, so memory holds one copy of the weights (plus one layer's), never two. The model
+   * is disposed afterwards (`model.disposed`), as if `model.dispose()` had been called.
+   * Default false: the model is left unchanged and usable.
+   */
+  disposeSource?: boolean;
+}
+
 /**
  * Compiles `model` (a ResNet, a block, a Sequential, any tree of our layers) into its inference
  * form: BatchNorms folded into convolution weights and biases, convolution + bias + ReLU fused into
  * one kernel (`tf.fused.conv2d`), zero padding merged into the next convolution. Outputs equal
- * the model's eval-mode outputs to float32 rounding. The model itself is left unchanged.
+ * the model's eval-mode outputs to float32 rounding. The model itself is left unchanged, unless
+ * `{ disposeSource: true }` asks to free it while compiling (one copy of the weights, not two).
+ * The inference form frees each activation as soon as the next layer has used it.
  */
-export function optimizeForInference(model: Module): InferenceModel {
+export function optimizeForInference(model: Module, options: OptimizeOptions = {}): InferenceModel {
   if (!(model instanceof Module)) {
     throw new ArgumentError('model', 'a @resnet/core Module (a ResNet from createModel, a block...)', model);
   }
@@ -121,19 +134,18 @@ export function optimizeForInference(model: Module): InferenceModel {
       'Build it normally and load its weights first',
     );
   }
-  const compiler = new Compiler();
-  let program: Op;
-  try {
-    program = compiler.module(model);
-  } catch (e) {
-    tf.dispose(compiler.weights);
-    throw e;
+  const o = optionsObject('options', options);
+  knownKeysOf('options', o, ['disposeSource']);
+  const disposeSource = o.disposeSource ?? false;
+  if (typeof disposeSource !== 'boolean') {
+    throw new ArgumentError('options.disposeSource', 'true or false', disposeSource);
   }
+  // The input check first: it reads the model, which `disposeSource` frees.
   const name = model instanceof ResNet ? model.name : model.typeName;
   let check: ((shape: readonly number[]) => void) | null = null;
   if (model instanceof ResNet) {
     const channels = model.config.inputChannels;
-    const minSize = evalMinSize(model);
+    const minSize = evalMinInputSize(model);
     check = (shape) => {
       if (shape.length !== 4 || shape[3] !== channels) {
         const nchw = shape.length === 4 && shape[1] === channels;
@@ -151,11 +163,26 @@ export function optimizeForInference(model: Module): InferenceModel {
       }
     };
   }
+  // The steps before any tensor: what cannot be compiled is refused before a tensor is made or freed.
+  const steps = fuseConvolutions(forwardSteps(model));
+  const compiler = new Compiler(disposeSource);
+  let program: Op;
+  try {
+    program = compiler.steps(steps);
+  } catch (e) {
+    tf.dispose(compiler.weights);
+    throw e;
+  } finally {
+    if (disposeSource) model.dispose();
+  }
   return new InferenceModel(name, program, compiler.weights, compiler.stats, check);
 }
 
-/** The smallest input size in eval mode (the inference form never uses batch statistics). */
-function evalMinSize(model: ResNet): number {
+/**
+ * The smallest square input (pixels per side) a ResNet takes in eval mode, whatever mode it is in
+ * (inference forms and exports never use batch statistics). The model is left in its mode.
+ */
+export function evalMinInputSize(model: ResNet): number {
   const training = model.training;
   if (!training) return model.minInputSize(1);
   model.eval();
@@ -166,138 +193,109 @@ function evalMinSize(model: ResNet): number {
   }
 }
 
+/** Frees `t` unless it is one of `keep` (an op's input belongs to its caller). */
+function release(t: tf.Tensor, ...keep: tf.Tensor[]): void {
+  if (!keep.includes(t)) t.dispose();
+}
+
 class Compiler {
   readonly weights: tf.Tensor[] = [];
   readonly stats: InferenceStats = { foldedBatchNorms: 0, fusedConvolutions: 0, fusedActivations: 0, mergedPads: 0 };
+
+  /** With `disposeSource`, each layer's tensors are freed once folded. */
+  constructor(private readonly disposeSource: boolean) {}
 
   private keep<T extends tf.Tensor>(t: T): T {
     this.weights.push(t);
     return t;
   }
 
-  module(m: Module): Op {
-    if (m instanceof ResNet) return this.resnet(m);
-    if (m instanceof BasicBlock) {
-      return this.residual([m.conv1, m.bn1, m.relu, m.conv2, m.bn2], m.residual, m.downsample);
-    }
-    if (m instanceof BottleneckBlock) {
-      const main = [m.conv1, m.bn1, m.relu, m.conv2, m.bn2, m.relu, m.conv3, m.bn3];
-      return this.residual(main, m.residual, m.downsample);
-    }
-    if (m instanceof IdentityBlock || m instanceof ConvolutionalBlock) {
-      const main = this.residualChain([m.conv1, m.bn1, m.relu, m.conv2, m.bn2, m.relu, m.conv3, m.bn3]);
-      const shortcut = m instanceof ConvolutionalBlock ? this.chain([m.shortcutConv, m.shortcutBn]) : null;
-      return (x) => main(x, shortcut ? shortcut(x) : x);
-    }
-    if (m instanceof Sequential) return this.chain(m.modules);
-    return this.chain([m]);
+  /** Frees a source layer's tensors once its folded form exists (with `disposeSource`). */
+  private consumed(...variables: (tf.Variable | null)[]): void {
+    if (this.disposeSource) for (const v of variables) v?.dispose();
   }
 
-  private residual(modules: readonly Module[], residual: boolean, downsample: Module | null): Op {
-    if (!residual) {
-      const main = this.chain(modules);
-      return (x) => tf.relu(main(x));
-    }
-    const main = this.residualChain(modules);
-    const shortcut = downsample ? this.module(downsample) : null;
-    return (x) => main(x, shortcut ? shortcut(x) : x);
+  /** Steps run in order (fused by `fuseConvolutions` first), each intermediate freed once the next step has used it. */
+  steps(steps: readonly ForwardStep[]): Op {
+    return this.run(steps.map((s) => this.step(s)));
   }
 
-  /** relu(chain(modules)(x) + r), the last convolution adding r and applying ReLU where it can. */
-  private residualChain(modules: readonly Module[]): ResidualOp {
-    const ops = this.ops(modules);
-    const last = ops[ops.length - 1] as ConvOp | undefined;
-    const run = (x: tf.Tensor, steps: readonly Op[]) => steps.reduce((y, op) => op(y), x);
-    if (last?.withResidual) {
-      const head = ops.slice(0, -1);
-      const fused = last.withResidual;
-      return (x, r) => fused(run(x, head), r);
-    }
-    return (x, r) => tf.relu(tf.add(run(x, ops), r));
-  }
-
-  private resnet(m: ResNet): Op {
-    const children = m.namedChildren();
-    const stem: Module[] = [];
-    const stages: Op[] = [];
-    let head: Op | null = null;
-    for (const [name, child] of children) {
-      if (/^layer\d+$/.test(name)) stages.push(this.module(child));
-      else if (stages.length === 0) stem.push(child);
-    }
-    const runStem = this.chain(stem);
-    const pool = children.find(([n]) => n === 'avgpool' || n === 'global_maxpool')?.[1];
-    if (pool) {
-      const fc = children.find(([n]) => n === 'fc')?.[1];
-      const softmax = children.find(([n]) => n === 'softmax')?.[1];
-      const runFc = fc ? this.chain([fc]) : null;
-      const runSoftmax = softmax ? this.chain([softmax]) : null;
-      const runPool = this.chain([pool]);
-      head = (x) => {
-        let y = flattenTorchOrder(runPool(x));
-        if (runFc) y = runFc(y);
-        if (runSoftmax) y = runSoftmax(y);
-        return y;
-      };
-    }
+  /** Ops run in order, each intermediate freed once the next op has used it. */
+  private run(ops: readonly Op[]): Op {
     return (x) => {
-      let y = runStem(x);
-      for (const stage of stages) y = stage(y);
-      return head ? head(y) : y;
+      let y = x;
+      for (const op of ops) {
+        const next = op(y);
+        if (next !== y) release(y, x);
+        y = next;
+      }
+      return y;
     };
   }
 
-  /** A run of modules, fusing ZeroPad2d → Conv2d → BatchNorm2d → ReLU where they follow each other. */
-  private chain(modules: readonly Module[]): Op {
-    const ops = this.ops(modules);
-    return (x) => ops.reduce((y, op) => op(y), x);
-  }
-
-  /** The steps of `chain`. */
-  private ops(modules: readonly Module[]): ConvOp[] {
-    const ops: ConvOp[] = [];
-    let i = 0;
-    while (i < modules.length) {
-      const m = modules[i] as Module;
-      let extraPad: [number, number] = [0, 0];
-      let conv: Conv2d | null = null;
-      if (m instanceof ZeroPad2d && modules[i + 1] instanceof Conv2d) {
-        extraPad = m.padding;
-        conv = modules[i + 1] as Conv2d;
-        this.stats.mergedPads++;
-        i += 2;
-      } else if (m instanceof Conv2d) {
-        conv = m;
-        i += 1;
+  private step(s: ForwardStep): Op {
+    switch (s.kind) {
+      case 'conv':
+        if (s.pad) this.stats.mergedPads++;
+        return this.conv(s.conv, s.bn?.layer ?? null, s.relu !== null, s.pad?.layer.padding ?? [0, 0]);
+      case 'layer':
+        return this.layer(s.layer);
+      case 'flatten':
+        return (x) => flattenTorchOrder(x);
+      case 'sequence':
+        return this.steps(s.steps);
+      case 'residual': {
+        const ops = s.branch.map((b) => this.step(b));
+        const shortcut = s.shortcut ? this.steps(s.shortcut) : null;
+        const fused = (ops[ops.length - 1] as ConvOp | undefined)?.withResidual;
+        if (fused) {
+          // The branch's last convolution adds the shortcut and applies ReLU in its own epilogue.
+          const head = this.run(ops.slice(0, -1));
+          return (x) => {
+            const h = head(x);
+            const b = shortcut ? shortcut(x) : x;
+            const out = fused(h, b);
+            release(h, x);
+            release(b, x);
+            return out;
+          };
+        }
+        const branch = this.run(ops);
+        // relu(branch(x) + shortcut(x)), both branches' outputs freed as soon as they are added.
+        return (x) => {
+          const a = branch(x);
+          const b = shortcut ? shortcut(x) : x;
+          const sum = tf.add(a, b);
+          release(a, x);
+          release(b, x);
+          const out = tf.relu(sum);
+          sum.dispose();
+          return out;
+        };
       }
-      if (conv) {
-        const bn = modules[i] instanceof BatchNorm2d ? (modules[i] as BatchNorm2d) : null;
-        if (bn) i++;
-        const relu = modules[i] instanceof ReLU;
-        if (relu) i++;
-        ops.push(this.conv(conv, bn, relu, extraPad));
-        continue;
-      }
-      ops.push(this.single(m));
-      i++;
+      case 'module':
+        // A weightless module we do not know: its own forward, on its (weightless) children.
+        return (x) => tf.tidy(() => s.module.forward(x) as tf.Tensor);
     }
-    return ops;
   }
 
-  /** A module that is not part of a conv → BN → ReLU run. */
-  private single(m: Module): Op {
+  /** A layer that is not part of a conv → BN → ReLU run. */
+  private layer(m: Layer): Op {
     if (m instanceof Linear) {
+      // A clone shares the values: with disposeSource, freeing the layer's variables keeps them.
       const w = this.keep(tf.clone(m.weight) as tf.Tensor2D);
       const b = m.bias ? this.keep(tf.clone(m.bias) as tf.Tensor1D) : undefined;
+      this.consumed(m.weight, m.bias);
       return (x) => tf.fused.matMul({ a: x as tf.Tensor2D, b: w, bias: b });
     }
     if (m instanceof BatchNorm2d) {
       // A BatchNorm with no convolution before it: one multiply-add per value.
-      const { scale, shift } = bnScaleShift(m);
-      const s = this.keep(tf.tensor1d(Float32Array.from(scale)));
-      const t = this.keep(tf.tensor1d(Float32Array.from(shift)));
+      const { scale, shift } = batchNormAffine(m);
+      const s = this.keep(tf.tensor1d(scale));
+      const t = this.keep(tf.tensor1d(shift));
+      this.consumed(m.weight, m.bias, m.runningMean, m.runningVar, m.numBatchesTracked);
       this.stats.foldedBatchNorms++;
-      return (x) => tf.add(tf.mul(x, s), t);
+      return (x) => tf.tidy(() => tf.add(tf.mul(x, s), t));
     }
     if (m instanceof MaxPool2d && !m.ceilMode) {
       // XNNPACK-style pooling ignores padded positions, which is −∞ padding without a pad pass.
@@ -310,40 +308,23 @@ class Compiler {
       ];
       return (x) => tf.maxPool(x as tf.Tensor4D, m.kernelSize, m.stride, ph || pw ? (pad as never) : 'valid');
     }
-    if (m instanceof Sequential || m instanceof BasicBlock || m instanceof BottleneckBlock) return this.module(m);
-    if (m instanceof IdentityBlock || m instanceof ConvolutionalBlock || m instanceof ResNet) return this.module(m);
-    if (m.namedSlots().length > 0) {
-      throw new ArgumentError(
-        'model',
-        'a model made of @resnet/core layers and blocks',
-        `a ${m.typeName} with its own weights, which optimizeForInference does not know how to fold`,
-        'Run the model itself, or build it from Conv2d, BatchNorm2d, ReLU, Linear and the residual blocks',
-      );
-    }
-    if (m instanceof Layer) return (x) => m.forward(x) as tf.Tensor;
-    // A weightless container we do not know: its own forward, on its (weightless) children.
-    return (x) => m.forward(x) as tf.Tensor;
+    return (x) => tf.tidy(() => m.forward(x) as tf.Tensor);
   }
 
   private conv(conv: Conv2d, bn: BatchNorm2d | null, relu: boolean, extraPad: [number, number]): ConvOp {
     const [kh, kw] = conv.kernelSize;
-    const out = conv.outChannels;
-    const w = conv.weight.dataSync() as Float32Array;
-    const b = conv.bias ? (conv.bias.dataSync() as Float32Array) : null;
-    const folded = new Float32Array(w.length);
-    const bias = new Float32Array(out);
+    const { groups, inChannels, outChannels: out } = conv;
+    // The filter is scaled on the backend (no copy of it through JS); the bias, a vector, on the host.
+    const affine = bn ? bnScaleShift(bn) : null;
+    let folded = affine
+      ? tf.tidy(() => tf.mul(conv.weight, tf.tensor1d(Float32Array.from(affine.scale))) as tf.Tensor4D)
+      : (tf.clone(conv.weight) as tf.Tensor4D); // a clone shares the values: no copy
+    const biasT = tf.tensor1d(foldedBias(conv, affine));
+    this.consumed(conv.weight, conv.bias);
     if (bn) {
-      const { scale, shift } = bnScaleShift(bn);
-      // HWIO: the output channel is the fastest axis.
-      for (let i = 0; i < w.length; i++) folded[i] = (w[i] as number) * (scale[i % out] as number);
-      for (let o = 0; o < out; o++) bias[o] = (b ? (b[o] as number) : 0) * (scale[o] as number) + (shift[o] as number);
+      this.consumed(bn.weight, bn.bias, bn.runningMean, bn.runningVar, bn.numBatchesTracked);
       this.stats.foldedBatchNorms++;
-    } else {
-      folded.set(w);
-      if (b) bias.set(b);
     }
-    const inPerGroup = conv.inChannels / conv.groups;
-    const biasT = this.keep(tf.tensor1d(bias));
     const [ph, pw] = [conv.padding[0] + extraPad[0], conv.padding[1] + extraPad[1]];
     const pad: Padding = [
       [0, 0],
@@ -355,8 +336,9 @@ class Compiler {
     this.stats.fusedConvolutions++;
     if (relu) this.stats.fusedActivations++;
     const padArg = ph || pw ? pad : 'valid';
-    if (conv.groups === 1) {
-      const filter = this.keep(tf.tensor4d(folded, [kh, kw, inPerGroup, out]));
+    if (groups === 1) {
+      const filter = this.keep(folded);
+      const bias = this.keep(biasT);
       const op: ConvOp = (x) =>
         tf.fused.conv2d({
           x: x as tf.Tensor4D,
@@ -365,32 +347,31 @@ class Compiler {
           pad: padArg,
           dataFormat: 'NHWC',
           dilations: conv.dilation,
-          bias: biasT,
+          bias,
           activation,
         });
       if (!relu) {
-        const attrs = {
-          strides: conv.stride,
-          pad: padArg,
-          dataFormat: 'NHWC',
-          dilations: conv.dilation,
-          activation: 'relu',
+        const attrs = { strides: conv.stride, pad: padArg, dataFormat: 'NHWC', dilations: conv.dilation, activation: 'relu' };
+        op.withResidual = (x, r) => {
+          if (tf.getKernel(FUSED_CONV_RESIDUAL_KERNEL, tf.getBackend())) {
+            const inputs = { x, filter, bias, residual: r };
+            return tf.engine().runKernel(FUSED_CONV_RESIDUAL_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+          }
+          const y = op(x);
+          const sum = tf.add(y, r);
+          y.dispose();
+          const out = tf.relu(sum);
+          sum.dispose();
+          return out;
         };
-        op.withResidual = (x, r) =>
-          tf.getKernel(FUSED_CONV_RESIDUAL_KERNEL, tf.getBackend())
-            ? (tf
-                .engine()
-                .runKernel(
-                  FUSED_CONV_RESIDUAL_KERNEL,
-                  { x, filter, bias: biasT, residual: r },
-                  attrs as unknown as tf.NamedAttrMap,
-                ) as tf.Tensor)
-            : tf.relu(tf.add(op(x), r));
       }
       return op;
     }
-    if (conv.groups === conv.inChannels) {
-      const depthwise = this.keep(tf.tensor4d(folded, [kh, kw, conv.inChannels, out / conv.inChannels]));
+    if (groups === inChannels) {
+      const depthwise = tf.reshape(folded, [kh, kw, inChannels, out / inChannels]) as tf.Tensor4D;
+      folded.dispose();
+      folded = this.keep(depthwise);
+      const bias = this.keep(biasT);
       return (x) =>
         tf.fused.depthwiseConv2d({
           x: x as tf.Tensor4D,
@@ -399,33 +380,33 @@ class Compiler {
           pad: padArg as never,
           dataFormat: 'NHWC',
           dilations: conv.dilation,
-          bias: biasT,
+          bias,
           activation,
         });
     }
     // Grouped (ResNeXt): tfjs has no grouped kernel; one fused convolution per group.
-    const whole = tf.tensor4d(folded, [kh, kw, inPerGroup, out]);
-    const filters = tf.split(whole, conv.groups, 3).map((f) => this.keep(f as tf.Tensor4D));
-    whole.dispose();
-    const biases = tf.split(biasT, conv.groups, 0).map((t) => this.keep(t as tf.Tensor1D));
-    return (x) => {
-      const xs = tf.split(x as tf.Tensor4D, conv.groups, 3) as tf.Tensor4D[];
-      return tf.concat(
-        xs.map((xi, g) =>
-          tf.fused.conv2d({
-            x: xi,
-            filter: filters[g] as tf.Tensor4D,
-            strides: conv.stride,
-            pad: padArg,
-            dataFormat: 'NHWC',
-            dilations: conv.dilation,
-            bias: biases[g] as tf.Tensor1D,
-            activation,
-          }),
-        ),
-        3,
-      );
-    };
+    const filters = tf.split(folded, groups, 3).map((f) => this.keep(f as tf.Tensor4D));
+    const biases = tf.split(biasT, groups, 0).map((t) => this.keep(t as tf.Tensor1D));
+    tf.dispose([folded, biasT]);
+    return (x) =>
+      tf.tidy(() => {
+        const xs = tf.split(x as tf.Tensor4D, groups, 3) as tf.Tensor4D[];
+        return tf.concat(
+          xs.map((xi, g) =>
+            tf.fused.conv2d({
+              x: xi,
+              filter: filters[g] as tf.Tensor4D,
+              strides: conv.stride,
+              pad: padArg,
+              dataFormat: 'NHWC',
+              dilations: conv.dilation,
+              bias: biases[g] as tf.Tensor1D,
+              activation,
+            }),
+          ),
+          3,
+        );
+      });
   }
 }
 
@@ -447,3 +428,37 @@ function bnScaleShift(bn: BatchNorm2d): { scale: Float64Array; shift: Float64Arr
   return { scale, shift };
 }
 // #endregion
+
+/**
+ * A convolution with the eval-mode BatchNorm after it folded in: W′ = W·s per output channel and
+ * b′ = b·s + (β − μ·s), s = γ/√(σ²+ε) (computed in double precision). Without a BatchNorm, the
+ * convolution's own weight and bias (zeros when it has none). `weight` is in our HWIO layout.
+ */
+export function foldConvBatchNorm(conv: Conv2d, bn: BatchNorm2d | null): { weight: Float32Array; bias: Float32Array } {
+  const out = conv.outChannels;
+  const w = conv.weight.dataSync() as Float32Array;
+  const affine = bn ? bnScaleShift(bn) : null;
+  // HWIO: the output channel is the fastest axis. dataSync may return the backend's own array: copy.
+  const weight = affine ? w.map((v, i) => v * (affine.scale[i % out] as number)) : Float32Array.from(w);
+  return { weight, bias: foldedBias(conv, affine) };
+}
+
+/** b′ = b·s + (β − μ·s) per output channel; without a BatchNorm, the convolution's own bias (zeros when it has none). */
+function foldedBias(conv: Conv2d, affine: { scale: Float64Array; shift: Float64Array } | null): Float32Array {
+  const bias = new Float32Array(conv.outChannels);
+  const b = conv.bias ? conv.bias.dataSync() : null;
+  if (!affine) {
+    if (b) bias.set(b);
+    return bias;
+  }
+  for (let o = 0; o < bias.length; o++) {
+    bias[o] = (b ? (b[o] as number) : 0) * (affine.scale[o] as number) + (affine.shift[o] as number);
+  }
+  return bias;
+}
+
+/** An eval-mode BatchNorm as y = x·scale + shift per channel (float32), for one with no convolution before it. */
+export function batchNormAffine(bn: BatchNorm2d): { scale: Float32Array; shift: Float32Array } {
+  const { scale, shift } = bnScaleShift(bn);
+  return { scale: Float32Array.from(scale), shift: Float32Array.from(shift) };
+}

@@ -12,6 +12,11 @@ export interface ByteSource {
   read(offset: number, length: number): Uint8Array;
   /** True when every `read` returns new memory that nobody else holds: decoders may keep it. */
   readonly readsAreCopies?: boolean;
+  /**
+   * Fills `target` with the bytes from `offset` and returns it: lets a reader reuse one buffer
+   * for many reads. Optional; readers fall back to `read`.
+   */
+  readInto?(offset: number, target: Uint8Array): Uint8Array;
 }
 
 /** A ByteSource over bytes already in memory (views, no copies). */

@@ -175,6 +175,19 @@ export function readSafetensors(source: ByteSource): {
   metadata: Record<string, string>;
   sourceDtypes: Map<string, FileDtype>;
 } {
+  const header = readSafetensorsHeader(source);
+  const tensors = new Map<string, HostTensor>();
+  const sourceDtypes = new Map<string, FileDtype>();
+  for (const e of header.entries) {
+    const bytes = source.read(header.dataStart + e.begin, e.end - e.begin);
+    tensors.set(e.name, decodeSafetensorsEntry(e, bytes, source.readsAreCopies));
+    sourceDtypes.set(e.name, FILE_DTYPES[e.dtype] as FileDtype);
+  }
+  return { tensors, metadata: header.metadata, sourceDtypes };
+}
+
+/** Reads and checks the header of a safetensors ByteSource (no tensor byte is read). */
+export function readSafetensorsHeader(source: ByteSource): SafetensorsHeader {
   const first = source.read(0, Math.min(8, source.size));
   let prefix = first;
   if (first.length === 8) {
@@ -185,15 +198,13 @@ export function readSafetensors(source: ByteSource): {
     }
     prefix = source.read(0, 8 + headerLength);
   }
-  const header = parseSafetensorsHeader(prefix, source.size);
-  const tensors = new Map<string, HostTensor>();
-  const sourceDtypes = new Map<string, FileDtype>();
-  for (const e of header.entries) {
-    const bytes = source.read(header.dataStart + e.begin, e.end - e.begin);
-    tensors.set(e.name, decodeSafetensorsEntry(e, bytes, source.readsAreCopies));
-    sourceDtypes.set(e.name, FILE_DTYPES[e.dtype] as FileDtype);
-  }
-  return { tensors, metadata: header.metadata, sourceDtypes };
+  return parseSafetensorsHeader(prefix, source.size);
+}
+
+/** The dtype a checked entry holds, as `decodeSafetensorsEntry` reads it (floats → float32, integers → int32). */
+export function safetensorsEntryDtype(entry: SafetensorsEntry): 'float32' | 'int32' {
+  const dtype = FILE_DTYPES[entry.dtype];
+  return dtype === 'int64' || dtype === 'int32' ? 'int32' : 'float32';
 }
 
 /** Parses a whole safetensors file held in memory. */

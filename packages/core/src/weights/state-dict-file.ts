@@ -41,10 +41,15 @@ export function parseStateDict(bytes: Uint8Array | ArrayBuffer): StateDictFile {
 
 /** `parseStateDict` over any ByteSource (a file on disk reads only what its headers point at). */
 export function readStateDict(source: ByteSource): StateDictFile {
-  const head = source.read(0, Math.min(source.size, 512));
-  const kind = sniff(head);
-  if (kind === 'zip') return { format: 'pth', ...readTorchCheckpoint(source) };
-  if (kind === 'safetensors') return { format: 'safetensors', ...readSafetensors(source) };
+  if (weightsFormat(source) === 'pth') return { format: 'pth', ...readTorchCheckpoint(source) };
+  return { format: 'safetensors', ...readSafetensors(source) };
+}
+
+/** Which weights format a source holds, from its first bytes; refuses (saying why) what is neither. */
+export function weightsFormat(source: ByteSource): StateDictFile['format'] {
+  const kind = sniff(source.read(0, Math.min(source.size, 512)));
+  if (kind === 'zip') return 'pth';
+  if (kind === 'safetensors') return 'safetensors';
   throw new FormatError(kind);
 }
 

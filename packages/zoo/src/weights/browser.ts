@@ -38,7 +38,16 @@ export interface FetchedWeights {
   fromCache: boolean;
 }
 
-const OPTION_KEYS = ['mirror', 'allowUnverified', 'onProgress', 'cache', 'stallTimeoutMs', 'signal', 'fetch'] as const;
+/** The options `fetchWeights` knows. */
+export const FETCH_OPTION_KEYS = [
+  'mirror',
+  'allowUnverified',
+  'onProgress',
+  'cache',
+  'stallTimeoutMs',
+  'signal',
+  'fetch',
+] as const;
 
 async function sha256(bytes: Uint8Array): Promise<string> {
   const subtle = globalThis.crypto?.subtle;
@@ -74,7 +83,7 @@ export async function fetchWeights(
   if (options === null || typeof options !== 'object') {
     throw new ArgumentError('options', 'an options object such as { onProgress }', options);
   }
-  knownKeysOf('options', options as Record<string, unknown>, OPTION_KEYS);
+  knownKeysOf('options', options as Record<string, unknown>, FETCH_OPTION_KEYS);
   const base = (globalThis as { location?: { href: string } }).location?.href;
   const absolute =
     typeof weights === 'string' && weights.length > 0 && weightsArgumentKind(weights) === 'path' && base

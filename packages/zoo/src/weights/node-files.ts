@@ -54,7 +54,8 @@ export interface ResolveWeightsOptions extends WeightsSourceOptions {
   signal?: AbortSignal;
 }
 
-const OPTION_KEYS = [
+/** The options `resolveWeightsFile` knows. */
+export const RESOLVE_OPTION_KEYS = [
   'mirror',
   'allowUnverified',
   'home',
@@ -130,7 +131,7 @@ export async function resolveWeightsFile(
       options,
     );
   }
-  knownKeysOf('options', options as Record<string, unknown>, OPTION_KEYS);
+  knownKeysOf('options', options as Record<string, unknown>, RESOLVE_OPTION_KEYS);
   getPreset(arch);
   if (typeof weights === 'string' && weights.length > 0 && weightsArgumentKind(weights) === 'path') {
     return localFile(arch, weights);

@@ -1,4 +1,5 @@
 import { ArgumentError } from '@resnet/core';
+import type { ImageTransforms } from '@resnet/images';
 import {
   IMAGENET_CATEGORIES_TEXT,
   TORCHVISION_SOURCE,
@@ -7,19 +8,7 @@ import {
   type TorchvisionWeightsName,
 } from './torchvision-data.js';
 
-/**
- * torchvision's eval preprocessing of a checkpoint (`ImageClassification`): resize the shorter side
- * to `resizeSize`, centre-crop `cropSize`, scale to [0, 1], normalise with `mean` and `std` per RGB
- * channel. Plain data of the same shape as @resnet/images' `ImageTransforms` (zoo does not depend on
- * images), so an entry's transforms go to its preprocessing as they are.
- */
-export interface ImageTransforms {
-  resizeSize: number;
-  cropSize: number;
-  mean: readonly [number, number, number];
-  std: readonly [number, number, number];
-  interpolation: 'bilinear';
-}
+export type { ImageTransforms };
 
 /** What torchvision publishes about a checkpoint (its `meta`), under our names. */
 export interface WeightsMeta {
@@ -62,7 +51,10 @@ export interface WeightsEntry {
   readonly fileName: string;
   /** The first hex digits of the file's SHA-256, carried in its name (torch.hub's check). */
   readonly sha256Prefix: string;
-  /** The eval transforms the checkpoint expects. */
+  /**
+   * The eval transforms the checkpoint expects (torchvision's `weights.transforms()`): plain data
+   * that @resnet/images' `preprocess` takes as it is.
+   */
   readonly transforms: ImageTransforms;
   /** The label of each output index: `IMAGENET_CATEGORIES`. */
   readonly categories: readonly string[];

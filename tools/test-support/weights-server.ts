@@ -21,8 +21,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../../../../tools/test-support/fixtures.js';
-import { TORCH_PYTHON } from '../../../../tools/test-support/torch.js';
+import { REPO_ROOT } from './fixtures.js';
+import { TORCH_PYTHON } from './torch.js';
 
 export interface Checkpoint {
   file: string;
