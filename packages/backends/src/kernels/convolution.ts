@@ -211,7 +211,6 @@ function runGemm(
   relu: boolean,
   kernel: string,
 ): tf.TensorInfo {
-  const { k } = r;
   const { batch, inHeight, inWidth, inChannels, outChannels, outHeight, outWidth, kernelHeight, kernelWidth } = plan;
   const out = b.makeOutput([batch, outHeight, outWidth, outChannels], 'float32');
   const pixels = batch * outHeight * outWidth;
