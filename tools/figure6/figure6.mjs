@@ -9,12 +9,25 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { replaceBlock } from '../markdown-block.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const dataDir = join(root, 'docs/data/figure6');
 const guide = join(root, 'docs/guide/training.md');
 export const ARCHS = ['plain20', 'plain56', 'resnet20', 'resnet56'];
-export const BUDGET = ['--limit', '3000', '--epochs', '4', '--batch', '25', '--lr', '0.02', '--test-limit', '1000', '--eval-each-epoch'];
+export const BUDGET = [
+  '--limit',
+  '3000',
+  '--epochs',
+  '4',
+  '--batch',
+  '25',
+  '--lr',
+  '0.02',
+  '--test-limit',
+  '1000',
+  '--eval-each-epoch',
+];
 
 function command(arch) {
   return ['train', '--arch', arch, '--data', 'fashion-mnist', ...BUDGET, '--backend', 'wasm', '--json'];
@@ -93,10 +106,7 @@ function renderAccuracy(text) {
     '',
     '<!-- accuracy:end -->',
   ].join('\n');
-  const start = text.indexOf('<!-- accuracy:start');
-  const end = text.indexOf('<!-- accuracy:end -->');
-  if (start < 0 || end < 0) return text;
-  return `${text.slice(0, start)}${block}${text.slice(end + '<!-- accuracy:end -->'.length)}`;
+  return replaceBlock(text, 'accuracy', block) ?? text;
 }
 
 function recordAccuracy(jsonFile) {
@@ -133,11 +143,9 @@ function render() {
     '',
     '<!-- figure6:end -->',
   ].join('\n');
-  const text = readFileSync(guide, 'utf8');
-  const start = text.indexOf('<!-- figure6:start');
-  const end = text.indexOf('<!-- figure6:end -->');
-  if (start < 0 || end < 0) throw new Error(`${guide} has no figure6 markers`);
-  writeFileSync(guide, `${text.slice(0, start)}${block}${text.slice(end + '<!-- figure6:end -->'.length)}`);
+  const updated = replaceBlock(readFileSync(guide, 'utf8'), 'figure6', block);
+  if (updated === null) throw new Error(`${guide} has no figure6 markers`);
+  writeFileSync(guide, updated);
   console.log(`rendered ${records.length} records into ${guide}`);
 }
 

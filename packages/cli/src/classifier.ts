@@ -1,39 +1,71 @@
 /**
  * The model `resnet classify` runs and the transforms `resnet preprocess` applies, for `--arch` and
- * `--weights`: torchvision's weights (a NAME, a URL, a `.pth`/`.safetensors` path), or a training
- * checkpoint of `resnet train`.
+ * `--weights`: torchvision's weights (a NAME, a URL, a `.pth`/`.safetensors` path), or a checkpoint
+ * of `resnet train` (its class names and eval transforms come with it).
  */
+import { existsSync } from 'node:fs';
 import { ResNetError } from '@resnet/core';
+import { readStateDictFile } from '@resnet/core/node';
 import type { ImageTransforms, NodeImageInput } from '@resnet/images/node';
+import type { ClassifierInfo } from '@resnet/train';
+import { checkpointContents, isTrainingCheckpoint } from '@resnet/train/node';
 import { getWeights, type PretrainedResNet, weightsArgumentKind, weightsEntryOfFile } from '@resnet/zoo';
 import { pretrainedFromStateDict } from '@resnet/zoo/node';
-import { readWeightsArgument } from './weights-argument.js';
+import { readPretrainedWeights } from './pretrained-weights.js';
 
 /** The classifier of `--arch` with `--weights` (default DEFAULT), loaded strictly and in eval mode. */
 export async function loadClassifier(arch: string, weights = 'DEFAULT'): Promise<PretrainedResNet<NodeImageInput>> {
-  const { file, tensors, checkpoint } = await readWeightsArgument(arch, weights);
-  if (checkpoint) {
-    // SEAM (training checkpoints). Classifying with a `resnet train` checkpoint needs what it records
-    // about its classifier: the class names by index and the eval transforms. @resnet/train records
-    // them from the `finetune` branch on (`readCheckpointWeights(path).classifier`: arch, classes,
-    // transforms). Once that is in main: check `classifier.arch === arch`, then return
-    // `pretrainedFromStateDict(arch, tensors, { categories: classes, transforms, origin })`, and let
-    // `classifierTransforms` return the checkpoint's transforms.
+  const read = await readPretrainedWeights(weights, arch);
+  const { file } = read;
+  const origin = { fileName: file.fileName, url: file.url, path: file.path, sha256: file.sha256 };
+  if (read.classifier) {
+    const transforms = checkpointTransforms(read.classifier, arch, weights);
+    return pretrainedFromStateDict(arch, read.stateDict, {
+      transforms,
+      categories: read.classifier.classes,
+      origin,
+    });
+  }
+  if (read.checkpoint) {
     throw new ResNetError(
-      `${file.path} is a checkpoint of resnet train, which does not record its class names and image transforms yet; classify with torchvision weights (a NAME, a URL or a .pth/.safetensors state_dict)`,
+      `${file.path} is a checkpoint of resnet train saved without its class names and image transforms (by an older @resnet/train); train again (or continue it with --resume) to record them`,
     );
   }
-  return pretrainedFromStateDict(arch, tensors, {
+  return pretrainedFromStateDict(arch, read.stateDict, {
     entry: file.entry ?? weightsEntryOfFile(arch, file.fileName),
-    origin: { fileName: file.fileName, url: file.url, path: file.path, sha256: file.sha256 },
+    origin,
   });
 }
 
 /**
- * The transforms `loadClassifier(arch, weights)` applies, without downloading or reading anything:
- * a NAME's, those of a URL or path named as a torchvision checkpoint, else the architecture's DEFAULT.
+ * The transforms `loadClassifier(arch, weights)` applies, without downloading anything: a NAME's,
+ * a training checkpoint's own, those of a URL or path named as a torchvision checkpoint, else the
+ * architecture's DEFAULT.
  */
 export function classifierTransforms(arch: string, weights = 'DEFAULT'): ImageTransforms {
-  if (weightsArgumentKind(weights) === 'name') return getWeights(arch, weights).transforms;
+  const kind = weightsArgumentKind(weights);
+  if (kind === 'name') return getWeights(arch, weights).transforms;
+  if (kind === 'path' && existsSync(weights) && weights.endsWith('.safetensors')) {
+    const dict = readStateDictFile(weights);
+    if (dict.format === 'safetensors' && isTrainingCheckpoint(dict.metadata)) {
+      const { info } = checkpointContents(dict, weights);
+      if (info.classifier) return checkpointTransforms(info.classifier, arch, weights);
+    }
+  }
   return (weightsEntryOfFile(arch, weights) ?? getWeights(arch)).transforms;
+}
+
+/** A training checkpoint's eval transforms, checked against `--arch`; RGB checkpoints only. */
+function checkpointTransforms(info: ClassifierInfo, arch: string, weights: string): ImageTransforms {
+  if (info.arch !== arch) {
+    throw new ResNetError(
+      `--weights ${weights} is a checkpoint of ${info.arch}, not of --arch ${arch}: pass --arch ${info.arch}`,
+    );
+  }
+  if (info.transforms === null || info.inputChannels !== 3) {
+    throw new ResNetError(
+      `--weights ${weights} was trained on ${info.data} (${info.inputChannels} input channel${info.inputChannels === 1 ? '' : 's'}) and records no RGB image transforms; resnet classify takes checkpoints trained on image folders (resnet train --data DIR)`,
+    );
+  }
+  return info.transforms;
 }

@@ -117,7 +117,7 @@ describe('resnet classify', () => {
       ),
     );
     expect(server.count(`/models/${manifest.checkpoint.file}`)).toBe(1);
-  });
+  }, 300_000);
 
   it('takes a local .pth path', async () => {
     const r = await resnet(
@@ -212,7 +212,7 @@ describe('resnet classify', () => {
       expectRefusal(r, code, message);
       expect(r.stdout, argv.join(' ')).toBe('');
     }
-  });
+  }, 300_000);
 });
 
 describe('resnet preprocess', () => {

@@ -10,8 +10,19 @@ export const BIN = resolve(import.meta.dirname, '../dist/bin.js');
 const run = promisify(execFile);
 
 export async function resnet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return resnetWithEnv({}, ...args);
+}
+
+/** `resnet` with extra environment variables (RESNET_HOME, RESNET_WEIGHTS_MIRROR, ...). */
+export async function resnetWithEnv(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...env },
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

@@ -10,6 +10,7 @@ export { type RgbImage, rgbImage, checkRgbImage } from './rgb-image.js';
 export { type PixelArray, rgbFromPixels, rgbFromTensor } from './pixels.js';
 export { type BrowserImageSource, isBrowserImageSource } from './browser-sources.js';
 export { decodeImage, sniffFormat, MAX_IMAGE_PIXELS } from './decode.js';
+export { encodePng } from './encode.js';
 export { resize, resizeTo, resizedSize } from './resize.js';
 export { crop, centerCrop, centerCropBox } from './crop.js';
 export {
@@ -21,7 +22,21 @@ export {
   normalize,
   applyTransforms,
   stackBatches,
+  type TrainImageTransforms,
+  imageClassificationTrain,
+  checkTrainImageTransforms,
+  applyTrainTransforms,
+  evalResizeSize,
 } from './transforms.js';
+export {
+  type CropBox,
+  type RandomSource,
+  randomResizedCropBox,
+  randomResizedCropFallback,
+  resizedCrop,
+  horizontalFlip,
+  randomHorizontalFlip,
+} from './random-resized-crop.js';
 export { type ImageInput, toRGB };
 
 export const { preprocess, preprocessBatch, preprocessToHost } = preprocessors<ImageInput>(toRGB);

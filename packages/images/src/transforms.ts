@@ -1,5 +1,12 @@
 import { ArgumentError, type HostTensor } from '@resnet/core';
 import { centerCrop } from './crop.js';
+import {
+  checkRange,
+  type RandomSource,
+  randomHorizontalFlip,
+  randomResizedCropBox,
+  resizedCrop,
+} from './random-resized-crop.js';
 import { resize } from './resize.js';
 import { checkRgbImage, type RgbImage } from './rgb-image.js';
 
@@ -144,4 +151,111 @@ export function stackBatches(batches: readonly HostTensor[]): HostTensor {
   const data = new Float32Array(batches.length * size);
   for (const [i, b] of batches.entries()) data.set(b.data, i * size);
   return { dtype: 'float32', shape: [batches.length, h, w, c], data };
+}
+
+/**
+ * The training transforms of torchvision's classification recipe (`ClassificationPresetTrain` of
+ * its reference scripts, without the optional extras), as plain data: `RandomResizedCrop(cropSize,
+ * scale, ratio)` with PIL's antialiased bilinear resize, `RandomHorizontalFlip(flipProbability)`,
+ * ÷255, normalise. Plain data, so it can be sent to worker threads and stored in checkpoints.
+ */
+export interface TrainImageTransforms {
+  cropSize: number;
+  /** Range of the crop's area as a fraction of the image's. torchvision: [0.08, 1]. */
+  scale: readonly [number, number];
+  /** Range of the crop's aspect ratio (width / height), drawn log-uniformly. torchvision: [3/4, 4/3]. */
+  ratio: readonly [number, number];
+  /** Probability of a horizontal flip. torchvision: 0.5. */
+  flipProbability: number;
+  mean: readonly [number, number, number];
+  std: readonly [number, number, number];
+  interpolation: 'bilinear';
+}
+
+const TRAIN_KEYS = ['cropSize', 'scale', 'ratio', 'flipProbability', 'mean', 'std', 'interpolation'];
+
+/** Checks a TrainImageTransforms value, naming the first bad field. */
+export function checkTrainImageTransforms(argument: string, value: unknown): TrainImageTransforms {
+  if (typeof value !== 'object' || value === null)
+    throw new ArgumentError(
+      argument,
+      `{ ${TRAIN_KEYS.join(', ')} }`,
+      value,
+      'Use imageClassificationTrain({ cropSize: 224 })',
+    );
+  const v = value as Record<string, unknown>;
+  for (const key of Object.keys(v)) {
+    if (!TRAIN_KEYS.includes(key))
+      throw new ArgumentError(
+        `${argument}.${key}`,
+        `one of ${TRAIN_KEYS.join(', ')}`,
+        key,
+        'Remove or rename the field',
+      );
+  }
+  // The eval checks cover cropSize, mean, std and interpolation.
+  checkImageTransforms(argument, {
+    resizeSize: 1,
+    cropSize: v.cropSize,
+    mean: v.mean,
+    std: v.std,
+    interpolation: v.interpolation,
+  });
+  checkRange(`${argument}.scale`, v.scale, 0, 1);
+  checkRange(`${argument}.ratio`, v.ratio, Number.MIN_VALUE, Number.MAX_VALUE);
+  const p = v.flipProbability;
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1))
+    throw new ArgumentError(`${argument}.flipProbability`, 'a probability from 0 to 1', p);
+  return v as unknown as TrainImageTransforms;
+}
+
+/**
+ * torchvision's training transforms as data: `RandomResizedCrop(cropSize)` (scale [0.08, 1], ratio
+ * [3/4, 4/3], bilinear), `RandomHorizontalFlip(0.5)`, ImageNet's mean and std unless given.
+ */
+export function imageClassificationTrain(options: {
+  cropSize: number;
+  scale?: readonly [number, number];
+  ratio?: readonly [number, number];
+  flipProbability?: number;
+  mean?: readonly [number, number, number];
+  std?: readonly [number, number, number];
+}): TrainImageTransforms {
+  return checkTrainImageTransforms('options', {
+    scale: [0.08, 1],
+    ratio: [3 / 4, 4 / 3],
+    flipProbability: 0.5,
+    mean: IMAGENET_MEAN,
+    std: IMAGENET_STD,
+    interpolation: 'bilinear',
+    ...options,
+  });
+}
+
+/** The eval resize for a crop size: timm's `floor(cropSize / 0.875)` (256 for 224, as torchvision's V1 weights; 36 for 32). */
+export function evalResizeSize(cropSize: number, cropFraction = 0.875): number {
+  if (!Number.isSafeInteger(cropSize) || cropSize < 1)
+    throw new ArgumentError('cropSize', 'a positive integer (pixels)', cropSize);
+  if (typeof cropFraction !== 'number' || !(cropFraction > 0 && cropFraction <= 1))
+    throw new ArgumentError('cropFraction', 'a number in (0, 1]', cropFraction);
+  return Math.floor(cropSize / cropFraction);
+}
+
+/**
+ * The training transform on an RGB image: a `RandomResizedCrop` box drawn from `random`, the crop
+ * resized (PIL's antialiased bilinear), flipped with `flipProbability` (one more draw), ÷255,
+ * normalised. Returns HWC float32 values `[cropSize, cropSize, 3]`, as `applyTransforms` but
+ * without the batch axis. torchvision's `RandomResizedCrop` then `RandomHorizontalFlip`, with our
+ * generator in place of torch's.
+ */
+export function applyTrainTransforms(
+  image: RgbImage,
+  transforms: TrainImageTransforms,
+  random: RandomSource,
+): Float32Array {
+  checkRgbImage('image', image);
+  const t = checkTrainImageTransforms('transforms', transforms);
+  const box = randomResizedCropBox(image.height, image.width, random, { scale: t.scale, ratio: t.ratio });
+  const out = randomHorizontalFlip(resizedCrop(image, box, t.cropSize), t.flipProbability, random);
+  return normalize(out, t.mean, t.std);
 }

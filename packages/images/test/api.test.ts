@@ -171,3 +171,23 @@ describe('errors name the argument, the expectation, what was received and the f
     expect(() => images.crop(img, 0, 0, 0, 1)).toThrow(/height: expected a positive integer/);
   });
 });
+
+describe('encodePng', () => {
+  it('writes grey, grey+alpha, RGB and RGBA losslessly: decoding gives the pixels back as convert("RGB")', async () => {
+    const photo = images.readImage(`${SKIMAGE}/chelsea.png`);
+    expect(Buffer.compare(images.decodeImage(images.encodePng(photo)).data, photo.data)).toBe(0);
+    const grey = { width: 3, height: 1, channels: 1 as const, data: Uint8Array.from([0, 128, 255]) };
+    expect(Array.from(images.decodeImage(images.encodePng(grey)).data)).toEqual([
+      0, 0, 0, 128, 128, 128, 255, 255, 255,
+    ]);
+    expect(Array.from(images.decodeImage(images.encodePng(rgba)).data)).toEqual([10, 20, 30, 200, 100, 50]);
+    const la = { width: 1, height: 1, channels: 2 as const, data: Uint8Array.from([7, 0]) };
+    expect(Array.from(images.decodeImage(images.encodePng(la)).data)).toEqual([7, 7, 7]);
+  });
+
+  it('refuses pixels that do not fit their size, naming the argument', () => {
+    expect(() => images.encodePng({ width: 2, height: 2, data: new Uint8Array(5) })).toThrow(/pixels\.data: expected/);
+    expect(() => images.encodePng({ width: 0, height: 2, data: new Uint8Array(0) })).toThrow(/pixels\.width\/height/);
+    expect(() => images.encodePng({ width: 1, height: 1, data: [1, 2, 3] })).toThrow(/Uint8Array/);
+  });
+});

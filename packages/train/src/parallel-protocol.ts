@@ -17,6 +17,14 @@ export type ToReplica =
       /** The current trainable parameters, by name (the replica copies them before the step). */
       params: [string, Float32Array][];
     }
+  | {
+      /** The frozen part of the model (parameters and BatchNorm layers in eval mode) and every tensor's value. */
+      type: 'sync';
+      id: number;
+      tensors: [string, Float32Array | Int32Array][];
+      frozen: string[];
+      evalModules: string[];
+    }
   | { type: 'close' };
 
 export type FromReplica =
@@ -30,4 +38,5 @@ export type FromReplica =
       top5: number;
       grads: [string, Float32Array][];
     }
+  | { type: 'synced'; id: number }
   | { type: 'error'; id: number; message: string };

@@ -3,6 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Module } from '@resnet/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { applyFreezeReport } from './freeze.js';
 import { countCorrect } from './metrics.js';
 import type { FromReplica, ReplicaSetup, ToReplica } from './parallel-protocol.js';
 import { computeGradients } from './trainer.js';
@@ -50,6 +51,20 @@ function step(model: Module, m: Extract<ToReplica, { type: 'step' }>): void {
   }
 }
 
+/** Takes the main thread's frozen parts: every tensor's value, which parameters are frozen, which BatchNorm layers stay in eval mode. */
+function sync(model: Module, m: Extract<ToReplica, { type: 'sync' }>): void {
+  const slots = new Map(model.namedSlots());
+  tf.tidy(() => {
+    for (const [name, data] of m.tensors) {
+      const slot = slots.get(name);
+      if (!slot) throw new Error(`the main thread sent tensor ${name}, which this replica's model does not have`);
+      slot.variable.assign(tf.tensor(data, slot.variable.shape, slot.dtype));
+    }
+  });
+  applyFreezeReport(model, m);
+  send({ type: 'synced', id: m.id });
+}
+
 start(workerData as ReplicaSetup).then(
   (model) => {
     port.on('message', (m: ToReplica) => {
@@ -59,7 +74,8 @@ start(workerData as ReplicaSetup).then(
         return;
       }
       try {
-        step(model, m);
+        if (m.type === 'sync') sync(model, m);
+        else step(model, m);
       } catch (e) {
         send({ type: 'error', id: m.id, message: e instanceof Error ? e.message : String(e) });
       }

@@ -1,10 +1,9 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ArgumentError, type Module, ResNetError } from '@resnet/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Batch, ImageDataset } from './data.js';
-import { countCorrect, Metrics, type MetricsSummary } from './metrics.js';
+import { frozenNormPaths } from './freeze.js';
+import { countCorrect, type MetricsSummary } from './metrics.js';
 import type { Optimizer } from './optim.js';
 import type { FromReplica, ReplicaSetup, ToReplica } from './parallel-protocol.js';
 import {
@@ -15,7 +14,9 @@ import {
   NonFiniteLossError,
   type StepOptions,
   type StepResult,
+  trainBatches,
 } from './trainer.js';
+import { workerScript } from './worker-script.js';
 
 export interface DataParallelOptions {
   /** Replicas in all, this thread included (2 uses this thread and one worker thread). At least 2. */
@@ -52,15 +53,6 @@ export interface DataParallelTrainer {
   close(): Promise<void>;
 }
 
-function workerScript(): URL {
-  // Built: dist/parallel-worker.js next to this file. From source (tests): the package's dist.
-  for (const candidate of ['./parallel-worker.js', '../dist/parallel-worker.js']) {
-    const url = new URL(candidate, import.meta.url);
-    if (existsSync(fileURLToPath(url))) return url;
-  }
-  throw new ResNetError('the data-parallel worker script is missing (dist/parallel-worker.js); build @resnet/train');
-}
-
 /** Split `n` rows into `parts` shares as equal as possible (the first ones one larger). */
 function shares(n: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, i) => Math.floor(n / parts) + (i < n % parts ? 1 : 0));
@@ -87,7 +79,7 @@ export async function createDataParallel(options: DataParallelOptions): Promise<
   const backend = options.backend ?? 'wasm';
   if (backend !== 'wasm' && backend !== 'cpu') throw new ArgumentError('options.backend', "'wasm' or 'cpu'", backend);
   const setup: ReplicaSetup = { backend, preset, presetOptions: { ...(options.presetOptions ?? {}) } };
-  const script = workerScript();
+  const script = workerScript('parallel-worker', import.meta.url);
   const workers = Array.from({ length: replicas - 1 }, () => new Worker(script, { workerData: setup }));
   const pending = new Map<number, { resolve: (m: FromReplica) => void; reject: (e: Error) => void }>();
   let closed = false;
@@ -117,7 +109,7 @@ export async function createDataParallel(options: DataParallelOptions): Promise<
   }
   for (const [i, worker] of workers.entries()) {
     worker.on('message', (m: FromReplica) => {
-      if (m.type !== 'grads' && m.type !== 'error') return;
+      if (m.type !== 'grads' && m.type !== 'error' && m.type !== 'synced') return;
       const p = pending.get(m.id);
       pending.delete(m.id);
       if (!p) return;
@@ -130,6 +122,43 @@ export async function createDataParallel(options: DataParallelOptions): Promise<
     });
   }
   let nextId = 0;
+  /** The frozen parts the workers hold ('' = nothing frozen), and for which model. */
+  let workersFrozen = '';
+  let workersModel: Module | null = null;
+
+  /**
+   * Before a step: when the model's frozen parameters or eval-mode BatchNorm layers differ from
+   * what the workers hold, sends every tensor's value (the frozen ones are not sent with each
+   * step) and the freeze, once.
+   */
+  async function syncFrozen(model: Module): Promise<void> {
+    const frozen = model
+      .namedParameterSlots()
+      .filter(([, s]) => !s.trainable)
+      .map(([n]) => n);
+    const evalModules = frozenNormPaths(model);
+    const signature = frozen.length + evalModules.length === 0 ? '' : JSON.stringify([frozen, evalModules]);
+    if (signature === workersFrozen && (signature === '' || workersModel === model)) return;
+    const tensors = model
+      .namedSlots()
+      .map(([n, s]) => [n, s.variable.dataSync() as Float32Array | Int32Array] as [string, Float32Array | Int32Array]);
+    await Promise.all(
+      workers.map((worker) => {
+        const message: ToReplica = {
+          type: 'sync',
+          id: nextId++,
+          tensors: tensors.map(([n, d]) => [n, d.slice()]),
+          frozen,
+          evalModules,
+        };
+        const reply = new Promise<FromReplica>((resolve, reject) => pending.set(message.id, { resolve, reject }));
+        worker.postMessage(message);
+        return reply;
+      }),
+    );
+    workersFrozen = signature;
+    workersModel = model;
+  }
 
   async function step(model: Module, optimizer: Optimizer, batch: Batch, opts: StepOptions = {}): Promise<StepResult> {
     if (closed) throw new ResNetError('this data-parallel trainer is closed');
@@ -148,6 +177,7 @@ export async function createDataParallel(options: DataParallelOptions): Promise<
       throw new ArgumentError('optimizer', 'an optimiser of @resnet/train (new Sgd(...) or new Adam(...))', optimizer);
     }
     checkBatch(batch);
+    await syncFrozen(model);
     const [n, h, w, c] = batch.shape;
     if (n < replicas) {
       throw new ArgumentError(
@@ -249,17 +279,7 @@ export async function createDataParallel(options: DataParallelOptions): Promise<
     replicas,
     step,
     async trainEpoch(model, optimizer, dataset, epochOptions) {
-      const metrics = new Metrics();
-      const { total, iterator } = epochBatches(dataset, epochOptions);
-      let i = 0;
-      for (const batch of iterator) {
-        if (epochOptions.schedule) optimizer.lr = epochOptions.schedule(optimizer.stepCount);
-        const r = await step(model, optimizer, batch, epochOptions);
-        metrics.add(r.loss, r.size, r.top1, r.top5);
-        i++;
-        epochOptions.onBatch?.({ batch: i, batches: total, metrics: metrics.summary(), lr: optimizer.lr });
-      }
-      return metrics.summary();
+      return trainBatches(model, optimizer, epochBatches(dataset, epochOptions), { ...epochOptions, step });
     },
     async close() {
       if (closed) return;

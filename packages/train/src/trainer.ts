@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type Augmentation, type Batch, batchCount, batches, type ImageDataset } from './data.js';
 import { checkLabels, crossEntropy } from './loss.js';
 import { countCorrect, Metrics, type MetricsSummary } from './metrics.js';
+import { setTrainMode } from './freeze.js';
 import type { Optimizer } from './optim.js';
 import type { Rng } from './rng.js';
 import type { LrSchedule } from './schedule.js';
@@ -49,7 +50,8 @@ function trainables(model: Module): { vars: tf.Variable[]; names: Map<string, st
 
 /**
  * The loss and the gradients of every trainable parameter for one batch, in train mode (BatchNorm
- * uses batch statistics and updates its running statistics). Returns gradients keyed by parameter
+ * uses batch statistics and updates its running statistics, except the layers `freezeModel` keeps
+ * in eval mode). Returns gradients keyed by parameter
  * name; the caller disposes them. Throws `NonFiniteLossError` (nothing kept) when the loss is not finite.
  */
 export function computeGradients(
@@ -58,7 +60,7 @@ export function computeGradients(
   options: StepOptions & { step?: number; lr?: number } = {},
 ): { loss: number; logits: tf.Tensor2D; grads: Record<string, tf.Tensor> } {
   checkBatch(batch);
-  model.train();
+  setTrainMode(model);
   const { vars, names } = trainables(model);
   const x = tf.tensor4d(batch.images, batch.shape);
   let logits: tf.Tensor2D | undefined;
@@ -153,11 +155,55 @@ export function trainEpoch(
 }
 // #endregion
 
+/** Batches of one epoch from any source and how many there are (for progress). */
+export interface EpochSource {
+  total: number;
+  iterator: Iterable<Batch> | AsyncIterable<Batch>;
+}
+
+/** A training step, synchronous (`trainStep`) or not (a data-parallel trainer's `step`). */
+export type StepFunction = (
+  model: Module,
+  optimizer: Optimizer,
+  batch: Batch,
+  options: StepOptions,
+) => StepResult | Promise<StepResult>;
+
+/**
+ * `trainEpoch` over batches from any source — an image folder's loader (`ImageLoader.epoch`) that
+ * decodes on worker threads, or `epochBatches` — with any step function (default `trainStep`;
+ * a data-parallel trainer's `step`). Sets the learning rate from the schedule before each step.
+ */
+export async function trainBatches(
+  model: Module,
+  optimizer: Optimizer,
+  source: EpochSource,
+  options: Omit<EpochOptions, 'batchSize' | 'rng' | 'augment'> & { step?: StepFunction },
+): Promise<MetricsSummary> {
+  if (source === null || typeof source !== 'object' || !source.iterator)
+    throw new ArgumentError(
+      'source',
+      '{ total, iterator } of batches',
+      source,
+      'Use epochBatches or ImageLoader.epoch',
+    );
+  const step = options.step ?? trainStep;
+  const metrics = new Metrics();
+  let i = 0;
+  for await (const batch of source.iterator) {
+    if (options.schedule) optimizer.lr = options.schedule(optimizer.stepCount);
+    const r = await step(model, optimizer, batch, options);
+    metrics.add(r.loss, r.size, r.top1, r.top5);
+    options.onBatch?.({ batch: ++i, batches: source.total, metrics: metrics.summary(), lr: optimizer.lr });
+  }
+  return metrics.summary();
+}
+
 /** One epoch's shuffled, augmented batches (a last partial batch dropped) and their count. */
 export function epochBatches(
   dataset: ImageDataset,
   options: Pick<EpochOptions, 'batchSize' | 'rng' | 'augment'>,
-): { total: number; iterator: Iterable<Batch> } {
+): EpochSource & { iterator: Iterable<Batch> } {
   const dropLast = dataset.length >= options.batchSize;
   return {
     total: batchCount(dataset, options.batchSize, dropLast) || 1,
@@ -181,23 +227,59 @@ export function evaluate(
   options: { batchSize?: number; labelSmoothing?: number } = {},
 ): MetricsSummary {
   const batchSize = options.batchSize ?? 256;
-  const module = model instanceof InferenceModel ? null : model;
-  const wasTraining = module?.training ?? false;
-  module?.eval();
-  const forward = (x: tf.Tensor4D): tf.Tensor2D =>
-    (module ? module.call(x) : (model as InferenceModel).predict(x)) as unknown as tf.Tensor2D;
   const metrics = new Metrics();
+  const restore = enterEvalMode(model);
   try {
-    for (const batch of batches(dataset, { batchSize })) {
-      checkLabels(batch.labels, batch.shape[0], dataset.numClasses);
-      const logits = tf.tidy(() => forward(tf.tensor4d(batch.images, batch.shape)));
-      const loss = crossEntropy(logits, batch.labels, { labelSmoothing: options.labelSmoothing ?? 0 });
-      const [top1, top5] = countCorrect(logits, batch.labels, [1, 5]) as [number, number];
-      metrics.add(loss.dataSync()[0] as number, batch.shape[0], top1, top5);
-      tf.dispose([logits, loss]);
-    }
+    for (const batch of batches(dataset, { batchSize }))
+      evaluateBatch(model, batch, dataset.numClasses, options, metrics);
   } finally {
-    module?.train(wasTraining);
+    restore();
   }
   return metrics.summary();
+}
+
+/**
+ * `evaluate` over batches from any source, such as an image folder's loader (`ImageLoader.batches`):
+ * loss and accuracy in eval mode.
+ */
+export async function evaluateBatches(
+  model: Module | InferenceModel,
+  source: Iterable<Batch> | AsyncIterable<Batch>,
+  options: { numClasses: number; labelSmoothing?: number },
+): Promise<MetricsSummary> {
+  if (options === null || typeof options !== 'object') throw new ArgumentError('options', '{ numClasses }', options);
+  const metrics = new Metrics();
+  const restore = enterEvalMode(model);
+  try {
+    for await (const batch of source) evaluateBatch(model, batch, options.numClasses, options, metrics);
+  } finally {
+    restore();
+  }
+  return metrics.summary();
+}
+
+/** Puts the model in eval mode (the inference form has no other); returns the function that restores its mode. */
+function enterEvalMode(model: Module | InferenceModel): () => void {
+  if (model instanceof InferenceModel) return () => {};
+  const wasTraining = model.training;
+  model.eval();
+  return () => model.train(wasTraining);
+}
+
+function evaluateBatch(
+  model: Module | InferenceModel,
+  batch: Batch,
+  numClasses: number,
+  options: { labelSmoothing?: number },
+  metrics: Metrics,
+): void {
+  checkLabels(batch.labels, batch.shape[0], numClasses);
+  const logits = tf.tidy(() => {
+    const x = tf.tensor4d(batch.images, batch.shape);
+    return (model instanceof InferenceModel ? model.predict(x) : model.call(x)) as unknown as tf.Tensor2D;
+  });
+  const loss = crossEntropy(logits, batch.labels, { labelSmoothing: options.labelSmoothing ?? 0 });
+  const [top1, top5] = countCorrect(logits, batch.labels, [1, 5]) as [number, number];
+  metrics.add(loss.dataSync()[0] as number, batch.shape[0], top1, top5);
+  tf.dispose([logits, loss]);
 }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Adam,
   batches,
+  classifierInfoFromMetadata,
   cosineLr,
   evaluate,
   inMemoryDataset,
@@ -18,7 +19,7 @@ import {
   trainEpoch,
   trainStep,
 } from '../src/index.js';
-import { loadCheckpoint, saveCheckpoint } from '../src/node.js';
+import { loadCheckpoint, readCheckpointWeights, saveCheckpoint } from '../src/node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'resnet-train-'));
 
@@ -118,6 +119,53 @@ describe('checkpoints', () => {
     tf.dispose([]);
     for (const d of [model, other]) d.dispose();
     for (const o of [optimizer, otherOpt, adam]) o.dispose();
+  });
+
+  it('keeps the classifier info (class names, transforms) for classify, read back without a model', () => {
+    const { model, optimizer } = makeRun('sgd');
+    const path = join(dir, 'classifier.ckpt');
+    const classifier = {
+      arch: 'resnet20',
+      classes: ['ankle boot', 'bag', 'coat', 'dress'],
+      inputChannels: 3,
+      transforms: {
+        resizeSize: 36,
+        cropSize: 32,
+        mean: [0.5, 0.4, 0.3],
+        std: [0.2, 0.2, 0.2],
+        interpolation: 'bilinear',
+      },
+      data: 'image-folder',
+      mean: [0.5, 0.4, 0.3],
+      std: [0.2, 0.2, 0.2],
+    } as const;
+    saveCheckpoint(path, model, optimizer, {
+      epoch: 3,
+      rng: new Rng(1).getState(),
+      classifier: structuredClone(classifier) as never,
+    });
+    const read = readCheckpointWeights(path);
+    expect(read.classifier).toEqual(classifier);
+    expect(read.epoch).toBe(3);
+    const weights = exportStateDict(model);
+    expect([...read.stateDict.keys()]).toEqual([...weights.keys()]);
+    for (const [name, t] of weights)
+      expect(Array.from(read.stateDict.get(name)?.data ?? []), name).toEqual(Array.from(t.data));
+    expect(loadCheckpoint(path, model, optimizer).classifier).toEqual(classifier);
+    // Checkpoints without it (written before it was recorded) read as null; bad info is refused.
+    saveCheckpoint(path, model, optimizer, { epoch: 1, rng: new Rng(1).getState() });
+    expect(readCheckpointWeights(path).classifier).toBeNull();
+    expect(() =>
+      saveCheckpoint(path, model, optimizer, {
+        epoch: 1,
+        rng: new Rng(1).getState(),
+        classifier: { ...classifier, classes: [] } as never,
+      }),
+    ).toThrow(/info\.classifier\.classes: expected a non-empty array/);
+    expect(() => classifierInfoFromMetadata({ format: 'resnet-train-checkpoint', classifier: '{' })).toThrow(/damaged/);
+    expect(classifierInfoFromMetadata({ format: 'something else' })).toBeNull();
+    model.dispose();
+    optimizer.dispose();
   });
 
   it('writes atomically: no temporary file is left, and a failed write keeps the old checkpoint', () => {

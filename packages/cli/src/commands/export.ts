@@ -7,30 +7,10 @@ import { writeOnnx } from '@resnet/onnx/node';
 import { createModel, getPreset, type PresetOptions } from '@resnet/zoo';
 import { BACKEND_HELP, backendOption, startBackend } from '../backend.js';
 import { choiceFlag, type Command, intFlag, stringFlag, UsageError } from '../command.js';
-import { readWeightsArgument } from '../weights-argument.js';
+import { readPretrainedWeights } from '../pretrained-weights.js';
 
 const USAGE =
   'resnet export <arch> [--weights <NAME|URL|path>] --output <model.onnx> [--optimize] [--layout nchw|nhwc] [--static-batch N] [--num-classes N] [--image-size N|HxW] [--triton-config <config.pbtxt> [--max-batch N]]';
-
-/** Weights to export and what to record about them. */
-interface Weights {
-  tensors: Map<string, HostTensor> | null;
-  description: string;
-}
-
-/**
- * Reads `--weights`: a NAME of the preset's torchvision weights or an http(s) URL (downloaded,
- * verified and cached by @resnet/zoo), or a local file: a torchvision state_dict (.pth or
- * safetensors) or a `resnet train` checkpoint.
- */
-async function readWeights(arch: string, spec: string | undefined): Promise<Weights> {
-  if (spec === undefined) return { tensors: null, description: 'random initialisation (seed 0)' };
-  const { file, tensors, checkpoint } = await readWeightsArgument(arch, spec);
-  if (checkpoint)
-    return { tensors, description: `training checkpoint ${file.fileName} (epoch ${checkpoint.info.epoch})` };
-  const description = file.entry ? `${file.entry.torchvision} (${file.fileName})` : (file.url ?? file.fileName);
-  return { tensors, description };
-}
 
 /**
  * The head and input the weights were trained with (a fine-tuned or `resnet train` model keeps its
@@ -137,7 +117,12 @@ Examples:
     const maxBatch = args.values['max-batch'] === undefined ? undefined : intFlag(args, 'max-batch', 8, 1, 1_000_000);
 
     // Everything is read and checked before any weight is allocated or any file written.
-    const weights = await readWeights(arch, stringFlag(args, 'weights'));
+    const spec = stringFlag(args, 'weights');
+    const read = spec === undefined ? null : await readPretrainedWeights(spec, arch);
+    const weights = {
+      tensors: read?.stateDict ?? null,
+      description: read?.description ?? 'random initialisation (seed 0)',
+    };
     const fromWeights = weights.tensors ? shapeOptions(weights.tensors) : {};
     const presetOptions: PresetOptions = {
       ...fromWeights,
