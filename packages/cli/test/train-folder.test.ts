@@ -197,7 +197,7 @@ describe('resnet train --data DIR', () => {
       [
         ['--data', join(dir, 'three'), '--weights', 'IMAGENET1K_V1'],
         1,
-        /arch: expected an architecture with torchvision weights .*no published weights/,
+        /weights: expected one of FASHION_MNIST, DEFAULT for resnet20; got "IMAGENET1K_V1"/,
       ],
     ];
     const empty = join(dir, 'empty');
