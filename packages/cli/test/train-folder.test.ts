@@ -192,7 +192,7 @@ describe('resnet train --data DIR', () => {
       [
         ['--data', join(dir, 'three'), '--weights', join(dir, 'nothing.safetensors')],
         1,
-        /weights: expected an http\(s\) URL or an existing file; got .*nothing\.safetensors/,
+        /weights: expected a NAME \(FASHION_MNIST, DEFAULT\), an http\(s\) URL or an existing file; got .*nothing\.safetensors/,
       ],
       [
         ['--data', join(dir, 'three'), '--weights', 'IMAGENET1K_V1'],
