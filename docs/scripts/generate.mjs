@@ -24,6 +24,7 @@ export const GENERATED = [
   'benchmarks/results',
   'public/tfjs-wasm',
   'public/notebooks',
+  'public/fashion-mnist',
 ];
 
 function fresh(dir) {
@@ -370,6 +371,39 @@ function wasmAssets() {
   log(`wasm: ${files.join(', ')}`);
 }
 
+// --- Fashion-MNIST test images for the demo, as PNGs (the model's own test split) -------------
+/** How many test images of each class the demo shows. */
+const FASHION_MNIST_PER_CLASS = 2;
+
+/**
+ * The first test images of each class of the split @resnet/train's `loadFashionMnist` makes (the
+ * split the shipped model was measured on), written as the 28×28 grey PNGs they are, with an
+ * index.json: [{ file, index, label, name }] (index in the test split, label 0–9, class name).
+ */
+async function fashionMnistAssets() {
+  const { loadFashionMnist } = await import('@resnet/train/node');
+  const { encodePng } = await import('@resnet/images');
+  const require = createRequire(import.meta.url);
+  const packageDir = dirname(require.resolve('fashion-mnist/package.json'));
+  const count = 10 * FASHION_MNIST_PER_CLASS;
+  const { test, mean, std, classes } = loadFashionMnist({ trainLimit: 10, testLimit: count, packageDir });
+  const out = fresh('public/fashion-mnist');
+  const index = [];
+  for (let j = 0; j < count; j++) {
+    const label = test.labels[j];
+    const images = test.images.subarray(j * 1024, (j + 1) * 1024);
+    // The dataset holds the 28×28 image zero-padded to 32×32 and normalised: undo both.
+    const data = new Uint8Array(28 * 28);
+    for (let y = 0; y < 28; y++)
+      for (let x = 0; x < 28; x++) data[y * 28 + x] = Math.round((images[(y + 2) * 32 + x + 2] * std + mean) * 255);
+    const file = `test-${j}.png`;
+    writeFileSync(join(out, file), encodePng({ width: 28, height: 28, data, channels: 1 }));
+    index.push({ file, index: j, label, name: classes[label] });
+  }
+  writeFileSync(join(out, 'index.json'), `${JSON.stringify(index, null, 1)}\n`);
+  log(`fashion-mnist: ${count} test images`);
+}
+
 // --- API reference: TypeDoc with typedoc-plugin-markdown, from the TSDoc comments -------------
 export const API_ENTRIES = [
   ['@resnet/core', 'packages/core/src/index.ts'],
@@ -447,5 +481,6 @@ benchmarkPages();
 notebookPages();
 releasesPage();
 wasmAssets();
+await fashionMnistAssets();
 if (!args.has('--no-api')) await apiPages();
 log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
