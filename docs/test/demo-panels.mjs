@@ -1,0 +1,351 @@
+// The live demo's three panels in headless Chromium (docs/test/browser.mjs runs them), each against
+// a reference we did not write in the page:
+//   1. the shipped Fashion-MNIST ResNet-20 classifies test images on WASM and on WebGL with the
+//      top-5 of Node's `pretrained('resnet20', { weights: 'FASHION_MNIST' }).classify` on the same
+//      PNG files; a drawing and an upload are classified; a file that is no image is an error in
+//      the page; the tensor count does not grow with classifications;
+//   2. torchvision's top-5 (the classify fixtures: a resnet50 .pth made by Debian's torch and
+//      torchvision's output on real photos) from the .pth downloaded by URL from this test server,
+//      verified against the SHA-256 prefix in its name; a file under a name whose hash is not its
+//      own, a file that is no checkpoint and a checkpoint of another architecture are errors in the
+//      page with what to do;
+//   3. a head trained in the page on Fashion-MNIST images of two classes (train split) classifies
+//      held-out images (test split) far above chance.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Test images of panel 1 (files of docs/public/fashion-mnist): one per class for WASM, three for WebGL. */
+const WASM_IMAGES = Array.from({ length: 10 }, (_, j) => `test-${j}.png`);
+const WEBGL_IMAGES = ['test-1.png', 'test-7.png', 'test-13.png'];
+/**
+ * Node and Chromium run the same XNNPACK float32 WASM kernels; the task's bound for WASM is 1e-4.
+ */
+const WASM_TOLERANCE = 1e-4;
+/**
+ * WebGL (SwiftShader here, a GPU elsewhere) computes in float32 with its own summation order and
+ * its own exp/log in the shaders; ResNet-20's 19 convolutions of ≤ 576 terms accumulate that
+ * rounding to ~1e-5 relative in the logits, and a logit error ε moves a probability p by ≤ p·ε.
+ */
+const WEBGL_TOLERANCE = 1e-3;
+const PANEL_TIMEOUT_MS = 120_000;
+/** Panel 3: Fashion-MNIST Sandal (5) vs Sneaker (7), 8 training images each, 10 held-out each. */
+const TEACH = { classes: [5, 7], train: 8, heldOut: 10, minCorrect: 16 };
+
+/** The classify fixtures' manifest (tools/weights/classify_reference.py), or an error saying how to make it. */
+export function classifyFixtures() {
+  const dir = resolve(
+    root,
+    process.env.RESNET_CLASSIFY_FIXTURES ?? join(process.env.RESNET_FIXTURES ?? 'fixtures', 'classify'),
+  );
+  const script = readFileSync(join(root, 'tools/weights/classify_reference.py'), 'utf8');
+  const version = Number(/^CLASSIFY_VERSION = (\d+)/m.exec(script)?.[1]);
+  let manifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  } catch {
+    throw new Error(`no classify fixtures in ${dir}: run \`pnpm fixtures\` (Debian's python3-torch) first`);
+  }
+  if (manifest.version !== version)
+    throw new Error(
+      `the classify fixtures in ${dir} are stale (version ${manifest.version}, not ${version}): run \`pnpm fixtures\``,
+    );
+  return { dir, manifest };
+}
+
+/** The URL paths the test server adds for the panels: the checkpoint (under its name and a wrong one) and a photo. */
+export function demoRoutes({ dir, manifest }) {
+  const { file } = manifest.checkpoint;
+  const chelsea = manifest.photos.find((p) => p.name === 'chelsea.png');
+  return {
+    [`/models/${file}`]: join(dir, file),
+    [`/models/${file.replace(/-[0-9a-f]{8}\./, '-00000000.')}`]: join(dir, file),
+    '/photos/chelsea.png': chelsea.path,
+  };
+}
+
+/** Fashion-MNIST PNGs of panel 3 from @resnet/train's split: [{ name, buffer, label }]. */
+async function teachImages() {
+  const { loadFashionMnist } = await import('@resnet/train/node');
+  const { encodePng } = await import('@resnet/images');
+  const packageDir = dirname(createRequire(import.meta.url).resolve('fashion-mnist/package.json'));
+  const n = 10 * Math.max(TEACH.train, TEACH.heldOut);
+  const { train, test, mean, std } = loadFashionMnist({ trainLimit: n, testLimit: n, packageDir });
+  const png = (set, j) => {
+    const data = new Uint8Array(784);
+    for (let y = 0; y < 28; y++)
+      for (let x = 0; x < 28; x++)
+        data[y * 28 + x] = Math.round((set.images[j * 1024 + (y + 2) * 32 + x + 2] * std + mean) * 255);
+    return Buffer.from(encodePng({ width: 28, height: 28, data, channels: 1 }));
+  };
+  // Example j has label j mod 10 in both splits.
+  const of = (set, split, label, count) =>
+    Array.from({ length: count }, (_, i) => ({
+      name: `${split}-${label}-${i}.png`,
+      mimeType: 'image/png',
+      buffer: png(set, i * 10 + label),
+      label,
+    }));
+  return {
+    train: TEACH.classes.map((c) => of(train, 'train', c, TEACH.train)),
+    heldOut: TEACH.classes.flatMap((c) => of(test, 'test', c, TEACH.heldOut)),
+  };
+}
+
+/** Node's answer for the gallery's PNG files: file → top-5 of `pretrained(...).classify(path)` on WASM. */
+async function nodeFashion(dist, files) {
+  const { initBackend } = await import('@resnet/backends');
+  const { pretrained } = await import('@resnet/zoo/node');
+  await initBackend({ prefer: 'wasm' });
+  const model = await pretrained('resnet20', { weights: 'FASHION_MNIST' });
+  const out = {};
+  for (const f of files) out[f] = await model.classify(join(dist, 'fashion-mnist', f));
+  model.dispose();
+  return out;
+}
+
+const wait = (page, panel) =>
+  page.waitForFunction(
+    (p) => document.querySelector(`[data-test="${p}"]`)?.getAttribute('data-busy') === 'false',
+    panel,
+    { timeout: PANEL_TIMEOUT_MS, polling: 100 },
+  );
+
+/** The rows of a top-k table: [{ index, probability }]. */
+const topk = (locator) =>
+  locator
+    .locator('[data-test="topk"] tr')
+    .evaluateAll((rows) =>
+      rows.map((r) => ({
+        index: Number(r.getAttribute('data-index')),
+        probability: Number(r.getAttribute('data-probability')),
+      })),
+    );
+
+const tensors = async (page) =>
+  Number((await page.locator('[data-test="tensors"]').textContent()).match(/: (\d+)/)?.[1]);
+
+function compareTop5(got, want) {
+  const same = got.length === want.length && got.every((p, k) => p.index === want[k].index);
+  const worst = Math.max(...got.map((p, k) => Math.abs(p.probability - (want[k]?.probability ?? Number.NaN))));
+  return { same, worst };
+}
+
+export async function demoPanelsTest({ page, server, dist, fixtures, fail, log }) {
+  await page.goto(`${server.url}/demo/`, { waitUntil: 'networkidle' });
+
+  // --- 1. the shipped model ------------------------------------------------------------------
+  const node = await nodeFashion(dist, [...new Set([...WASM_IMAGES, ...WEBGL_IMAGES])]);
+  const fm = page.locator('[data-test="fashion"]');
+  const classifyTest = async (file) => {
+    const before = await fm.locator('[data-test="fm-result"]').count();
+    await fm.locator(`button[data-file="${file}"]`).click();
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-test="fm-result"]').length > Math.min(n, 7),
+      before,
+      { timeout: PANEL_TIMEOUT_MS, polling: 100 },
+    );
+    await wait(page, 'fashion');
+    const error = await fm.locator('[data-test="fm-error"]').count();
+    if (error) fail(`demo panel 1: ${file}: ${await fm.locator('[data-test="fm-error"]').textContent()}`);
+    const latest = fm.locator('[data-test="fm-result"]').first();
+    return {
+      rows: await topk(latest),
+      ms: Number(await latest.getAttribute('data-forward-ms')),
+      backend: await latest.getAttribute('data-backend'),
+    };
+  };
+  for (const [backend, files, tolerance] of [
+    ['wasm', WASM_IMAGES, WASM_TOLERANCE],
+    ['webgl', WEBGL_IMAGES, WEBGL_TOLERANCE],
+  ]) {
+    await fm.locator(`[data-test="fm-${backend}"]`).check();
+    let worst = 0;
+    const times = [];
+    let count0;
+    for (const [i, f] of files.entries()) {
+      const r = await classifyTest(f);
+      if (i === 0) count0 = await tensors(page);
+      times.push(r.ms);
+      if (r.backend !== backend) fail(`demo panel 1: ${f} ran on ${r.backend}, not ${backend}`);
+      const want = node[f];
+      const { same, worst: w } = compareTop5(r.rows, want);
+      if (!same)
+        fail(
+          `demo panel 1: ${f} on ${backend}: top-5 ${r.rows.map((p) => p.index)}, Node's ${want.map((p) => p.index)}`,
+        );
+      worst = Math.max(worst, w);
+    }
+    const count1 = await tensors(page);
+    log(
+      `demo panel 1: ${files.length} Fashion-MNIST test images on ${backend}: Node's top-5, largest probability difference ${worst.toExponential(2)} (bound ${tolerance}); forward passes ${times.map((t) => t.toFixed(0)).join(', ')} ms; tensors ${count0} → ${count1}`,
+    );
+    if (!(worst <= tolerance))
+      fail(`demo panel 1: ${backend} probabilities differ from Node's by ${worst} > ${tolerance}`);
+    if (count1 !== count0)
+      fail(
+        `demo panel 1: ${backend}: tensors grew from ${count0} to ${count1} over ${files.length - 1} classifications`,
+      );
+  }
+  // A drawing (a stroke on the canvas) and an upload are classified; a text file is an error.
+  await fm.locator('[data-test="fm-wasm"]').check();
+  const canvas = await fm.locator('[data-test="fm-canvas"]').boundingBox();
+  await page.mouse.move(canvas.x + canvas.width * 0.3, canvas.y + canvas.height * 0.2);
+  await page.mouse.down();
+  await page.mouse.move(canvas.x + canvas.width * 0.3, canvas.y + canvas.height * 0.8, { steps: 8 });
+  await page.mouse.move(canvas.x + canvas.width * 0.7, canvas.y + canvas.height * 0.8, { steps: 8 });
+  await page.mouse.up();
+  await fm.locator('[data-test="fm-classify-drawing"]').click();
+  await wait(page, 'fashion');
+  const drawn = await topk(fm.locator('[data-test="fm-result"][data-source="your drawing"]').first());
+  if (drawn.length !== 5 || Math.abs(drawn.reduce((s, p) => s + p.probability, 0) - 1) > 0.5)
+    fail(`demo panel 1: the drawing gave ${JSON.stringify(drawn)}`);
+  await fm.locator('[data-test="fm-upload"]').setInputFiles(join(dist, 'fashion-mnist', 'test-7.png'));
+  await wait(page, 'fashion');
+  const uploaded = await topk(fm.locator('[data-test="fm-result"][data-source="test-7.png"]').first());
+  if (uploaded[0]?.index !== node['test-7.png'][0].index)
+    fail(`demo panel 1: the upload gave ${JSON.stringify(uploaded)}`);
+  await fm
+    .locator('[data-test="fm-upload"]')
+    .setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not an image') });
+  await wait(page, 'fashion');
+  const fmError =
+    (await fm
+      .locator('[data-test="fm-error"]')
+      .textContent()
+      .catch(() => '')) ?? '';
+  log(`demo panel 1: a drawing → ${drawn[0]?.index}, an upload, and a bad file: "${fmError.split('\n')[0]}"`);
+  if (!fmError.includes('PNG or JPEG')) fail(`demo panel 1: a file that is no image shows "${fmError}"`);
+
+  // --- 2. a torchvision checkpoint ------------------------------------------------------------
+  const ck = page.locator('[data-test="checkpoint"]');
+  const { manifest } = fixtures;
+  const file = manifest.checkpoint.file;
+  const ckError = async () =>
+    (
+      (await ck
+        .locator('[data-test="ck-error"]')
+        .textContent()
+        .catch(() => '')) ?? ''
+    ).trim();
+  await ck.locator('[data-test="ck-arch"]').selectOption('resnet50');
+  await ck.locator('[data-test="ck-url"]').fill(`${server.url}/models/${file}`);
+  const t0 = performance.now();
+  await ck.locator('[data-test="ck-load-url"]').click();
+  await wait(page, 'checkpoint');
+  const loadMs = performance.now() - t0;
+  const model =
+    (await ck
+      .locator('[data-test="ck-model"]')
+      .textContent()
+      .catch(() => '')) ?? '';
+  if (!model.includes(file) || !model.includes('verified'))
+    fail(`demo panel 2: after loading ${file}: "${model}" ${await ckError()}`);
+  await ck.locator('[data-test="ck-photo"]').setInputFiles(manifest.photos.find((p) => p.name === 'chelsea.png').path);
+  await wait(page, 'checkpoint');
+  const got = await topk(ck.locator('[data-test="ck-result"]'));
+  const want = manifest.photos.find((p) => p.name === 'chelsea.png').top5;
+  const { same, worst } = compareTop5(got, want);
+  log(
+    `demo panel 2: ${file} downloaded, verified and loaded in ${(loadMs / 1000).toFixed(1)} s; chelsea.png: ${same ? "torchvision's top-5" : `top-5 ${got.map((p) => p.index)} (torchvision: ${want.map((p) => p.index)})`}, largest probability difference ${worst.toExponential(2)}`,
+  );
+  if (!same || !(worst <= 1e-4)) fail(`demo panel 2: chelsea.png is not torchvision's top-5 within 1e-4`);
+  // The photo by URL gives the same.
+  await ck.locator('[data-test="ck-photo-url"]').fill(`${server.url}/photos/chelsea.png`);
+  await ck.locator('[data-test="ck-photo-go"]').click();
+  await wait(page, 'checkpoint');
+  const byUrl = await topk(ck.locator('[data-test="ck-result"][data-source$="chelsea.png"]'));
+  if (JSON.stringify(byUrl) !== JSON.stringify(got))
+    fail(`demo panel 2: the photo by URL gave ${JSON.stringify(byUrl)}`);
+  // Errors, each shown with what to do; the loaded model stays.
+  const errorCases = [
+    [
+      'a file under a name whose hash is not its own',
+      async () => {
+        await ck
+          .locator('[data-test="ck-url"]')
+          .fill(`${server.url}/models/${file.replace(/-[0-9a-f]{8}\./, '-00000000.')}`);
+        await ck.locator('[data-test="ck-load-url"]').click();
+      },
+      'does not match the SHA-256 prefix',
+    ],
+    [
+      'a file that is no checkpoint',
+      async () => {
+        await ck
+          .locator('[data-test="ck-file"]')
+          .setInputFiles({
+            name: 'weights.pth',
+            mimeType: 'application/octet-stream',
+            buffer: Buffer.from('not a checkpoint at all'),
+          });
+      },
+      'is not a PyTorch checkpoint',
+    ],
+    [
+      'resnet50 weights for resnet18',
+      async () => {
+        await ck.locator('[data-test="ck-arch"]').selectOption('resnet18');
+        await ck.locator('[data-test="ck-url"]').fill(`${server.url}/models/${file}`);
+        await ck.locator('[data-test="ck-load-url"]').click();
+      },
+      'do not fit the architecture',
+    ],
+  ];
+  for (const [what, act, expected] of errorCases) {
+    await act();
+    await wait(page, 'checkpoint');
+    const e = await ckError();
+    log(`demo panel 2: ${what}: "${e.split('\n')[0]}"`);
+    if (!e.includes(expected)) fail(`demo panel 2: ${what} shows "${e}", expected "${expected}"`);
+  }
+  if ((await ck.getAttribute('data-loaded')) !== 'true') fail('demo panel 2: a failed load dropped the loaded model');
+
+  // --- 3. a head trained in the page -----------------------------------------------------------
+  const tm = page.locator('[data-test="teach"]');
+  const images = await teachImages();
+  const names = ['Sandal', 'Sneaker'];
+  await tm.locator('[data-test="tm-fashion"]').check();
+  for (const [k, name] of names.entries()) {
+    await tm.locator(`[data-test="tm-name-${k}"]`).fill(name);
+    await tm.locator(`[data-test="tm-files-${k}"]`).setInputFiles(images.train[k]);
+  }
+  await tm.locator('[data-test="tm-train"]').click();
+  await wait(page, 'teach');
+  const report =
+    (await tm
+      .locator('[data-test="tm-report"]')
+      .textContent()
+      .catch(() => '')) ?? '';
+  const tmError =
+    (await tm
+      .locator('[data-test="tm-error"]')
+      .textContent()
+      .catch(() => '')) ?? '';
+  if (!report) fail(`demo panel 3: no head trained: ${tmError}`);
+  const before = await tensors(page);
+  let correct = 0;
+  for (let round = 0; round < 2; round++) {
+    await tm.locator('[data-test="tm-test"]').setInputFiles(images.heldOut);
+    await wait(page, 'teach');
+  }
+  const rows = await tm
+    .locator('[data-test="tm-predictions"] tbody tr')
+    .evaluateAll((rs) => rs.map((r) => ({ name: r.getAttribute('data-name'), best: r.getAttribute('data-best') })));
+  for (const r of rows) {
+    const label = Number(/^test-(\d+)-/.exec(r.name)?.[1]);
+    if (r.best === names[TEACH.classes.indexOf(label)]) correct++;
+  }
+  const after = await tensors(page);
+  log(
+    `demo panel 3: ${report} Held-out Fashion-MNIST test images: ${correct} of ${rows.length} right (chance: half; at least ${TEACH.minCorrect} required); tensors ${before} → ${after} over two rounds`,
+  );
+  if (rows.length !== images.heldOut.length)
+    fail(`demo panel 3: ${rows.length} predictions for ${images.heldOut.length} images`);
+  if (correct < TEACH.minCorrect)
+    fail(`demo panel 3: ${correct} of ${rows.length} held-out images right, fewer than ${TEACH.minCorrect}`);
+  if (after !== before) fail(`demo panel 3: tensors grew from ${before} to ${after} while classifying`);
+}
