@@ -116,14 +116,12 @@ const wait = (page, panel) =>
 
 /** The rows of a top-k table: [{ index, probability }]. */
 const topk = (locator) =>
-  locator
-    .locator('[data-test="topk"] tr')
-    .evaluateAll((rows) =>
-      rows.map((r) => ({
-        index: Number(r.getAttribute('data-index')),
-        probability: Number(r.getAttribute('data-probability')),
-      })),
-    );
+  locator.locator('[data-test="topk"] tr').evaluateAll((rows) =>
+    rows.map((r) => ({
+      index: Number(r.getAttribute('data-index')),
+      probability: Number(r.getAttribute('data-probability')),
+    })),
+  );
 
 const tensors = async (page) =>
   Number((await page.locator('[data-test="tensors"]').textContent()).match(/: (\d+)/)?.[1]);
@@ -134,10 +132,19 @@ function compareTop5(got, want) {
   return { same, worst };
 }
 
-export async function demoPanelsTest({ page, server, dist, fixtures, fail, log }) {
-  await page.goto(`${server.url}/demo/`, { waitUntil: 'networkidle' });
+/** Each panel in turn; a panel that throws is a failure that does not stop the others. */
+export async function demoPanelsTest(context) {
+  await context.page.goto(`${context.server.url}/demo/`, { waitUntil: 'networkidle' });
+  for (const [n, panel] of [fashionPanel, checkpointPanel, teachPanel].entries()) {
+    try {
+      await panel(context);
+    } catch (e) {
+      context.fail(`demo panel ${n + 1}: ${e.message.split('\n')[0]}`);
+    }
+  }
+}
 
-  // --- 1. the shipped model ------------------------------------------------------------------
+async function fashionPanel({ page, dist, fail, log }) {
   const node = await nodeFashion(dist, [...new Set([...WASM_IMAGES, ...WEBGL_IMAGES])]);
   const fm = page.locator('[data-test="fashion"]');
   const classifyTest = async (file) => {
@@ -219,8 +226,9 @@ export async function demoPanelsTest({ page, server, dist, fixtures, fail, log }
       .catch(() => '')) ?? '';
   log(`demo panel 1: a drawing → ${drawn[0]?.index}, an upload, and a bad file: "${fmError.split('\n')[0]}"`);
   if (!fmError.includes('PNG or JPEG')) fail(`demo panel 1: a file that is no image shows "${fmError}"`);
+}
 
-  // --- 2. a torchvision checkpoint ------------------------------------------------------------
+async function checkpointPanel({ page, server, fixtures, fail, log }) {
   const ck = page.locator('[data-test="checkpoint"]');
   const { manifest } = fixtures;
   const file = manifest.checkpoint.file;
@@ -275,13 +283,11 @@ export async function demoPanelsTest({ page, server, dist, fixtures, fail, log }
     [
       'a file that is no checkpoint',
       async () => {
-        await ck
-          .locator('[data-test="ck-file"]')
-          .setInputFiles({
-            name: 'weights.pth',
-            mimeType: 'application/octet-stream',
-            buffer: Buffer.from('not a checkpoint at all'),
-          });
+        await ck.locator('[data-test="ck-file"]').setInputFiles({
+          name: 'weights.pth',
+          mimeType: 'application/octet-stream',
+          buffer: Buffer.from('not a checkpoint at all'),
+        });
       },
       'is not a PyTorch checkpoint',
     ],
@@ -303,8 +309,9 @@ export async function demoPanelsTest({ page, server, dist, fixtures, fail, log }
     if (!e.includes(expected)) fail(`demo panel 2: ${what} shows "${e}", expected "${expected}"`);
   }
   if ((await ck.getAttribute('data-loaded')) !== 'true') fail('demo panel 2: a failed load dropped the loaded model');
+}
 
-  // --- 3. a head trained in the page -----------------------------------------------------------
+async function teachPanel({ page, fail, log }) {
   const tm = page.locator('[data-test="teach"]');
   const images = await teachImages();
   const names = ['Sandal', 'Sneaker'];
@@ -325,7 +332,10 @@ export async function demoPanelsTest({ page, server, dist, fixtures, fail, log }
       .locator('[data-test="tm-error"]')
       .textContent()
       .catch(() => '')) ?? '';
-  if (!report) fail(`demo panel 3: no head trained: ${tmError}`);
+  if (!report) {
+    fail(`demo panel 3: no head trained: ${tmError}`);
+    return;
+  }
   const before = await tensors(page);
   let correct = 0;
   for (let round = 0; round < 2; round++) {
