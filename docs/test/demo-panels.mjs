@@ -261,13 +261,16 @@ async function checkpointPanel({ page, server, fixtures, fail, log }) {
     `demo panel 2: ${file} downloaded, verified and loaded in ${(loadMs / 1000).toFixed(1)} s; chelsea.png: ${same ? "torchvision's top-5" : `top-5 ${got.map((p) => p.index)} (torchvision: ${want.map((p) => p.index)})`}, largest probability difference ${worst.toExponential(2)}`,
   );
   if (!same || !(worst <= 1e-4)) fail(`demo panel 2: chelsea.png is not torchvision's top-5 within 1e-4`);
-  // The photo by URL gives the same.
+  // The photo by URL gives the same, and leaves no tensor behind.
+  const before = await tensors(page);
   await ck.locator('[data-test="ck-photo-url"]').fill(`${server.url}/photos/chelsea.png`);
   await ck.locator('[data-test="ck-photo-go"]').click();
   await wait(page, 'checkpoint');
   const byUrl = await topk(ck.locator('[data-test="ck-result"][data-source$="chelsea.png"]'));
   if (JSON.stringify(byUrl) !== JSON.stringify(got))
     fail(`demo panel 2: the photo by URL gave ${JSON.stringify(byUrl)}`);
+  const after = await tensors(page);
+  if (after !== before) fail(`demo panel 2: tensors grew from ${before} to ${after} with one classification`);
   // Errors, each shown with what to do; the loaded model stays.
   const errorCases = [
     [
