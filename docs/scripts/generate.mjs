@@ -124,7 +124,7 @@ async function zooPage() {
   lines.push(
     '',
     `${rows.length} presets. The CLI prints the same table: \`resnet zoo\` (\`--json\` for tools).`,
-    'torchvision\'s pretrained checkpoints for the presets with a torchvision twin: [Pretrained weights](./weights).',
+    "torchvision's pretrained checkpoints for the presets with a torchvision twin: [Pretrained weights](./weights).",
     '',
   );
   const dir = fresh('zoo');
@@ -149,7 +149,7 @@ async function weightsPage() {
     "entry torchvision's `DEFAULT` aliases. Accuracies are torchvision's published ImageNet-1K validation",
     'figures for its own preprocessing (resize of the shorter side, centre crop 224, bilinear, ImageNet mean',
     'and std); GFLOPS count one multiply-add as one operation for a 224×224 image. The file column links',
-    "the official file; the hex digits in its name are the start of its SHA-256, which every download must match.",
+    'the official file; the hex digits in its name are the start of its SHA-256, which every download must match.',
     '',
     ...weightsTable(entries),
     '',
@@ -332,7 +332,7 @@ function releasesPage() {
     'CommonJS, and a browser one with `moduleResolution: "Bundler"` and no Node types) and runs the',
     '`resnet` command. Then it installs each package alone into an empty npm project, as',
     '`npm install <package>` gives it, and measures it (`du --apparent-size` of `node_modules`): each',
-    "README states that installed size, within 10 % (`node tools/release/test.mjs --sizes` writes the",
+    'README states that installed size, within 10 % (`node tools/release/test.mjs --sizes` writes the',
     'lines). Data packages such as `fashion-mnist` are optional peers, never pulled in: there',
     '`resnet zoo` works, `resnet train --data fashion-mnist` fails with the install command, and after',
     'that install a short training run works. It also runs `changeset version` in a copy of the',
@@ -375,33 +375,18 @@ function wasmAssets() {
 /** How many test images of each class the demo shows. */
 const FASHION_MNIST_PER_CLASS = 2;
 
-/**
- * The first test images of each class of the split @resnet/train's `loadFashionMnist` makes (the
- * split the shipped model was measured on), written as the 28×28 grey PNGs they are, with an
- * index.json: [{ file, index, label, name }] (index in the test split, label 0–9, class name).
- */
+/** The first test images of each class, written as the 28×28 grey PNGs they are, with an index.json: [{ file, index, label, name }]. */
 async function fashionMnistAssets() {
-  const { loadFashionMnist } = await import('@resnet/train/node');
-  const { encodePng } = await import('@resnet/images');
-  const require = createRequire(import.meta.url);
-  const packageDir = dirname(require.resolve('fashion-mnist/package.json'));
-  const count = 10 * FASHION_MNIST_PER_CLASS;
-  const { test, mean, std, classes } = loadFashionMnist({ trainLimit: 10, testLimit: count, packageDir });
+  const { fashionMnistPngs } = await import('./fashion-mnist.mjs');
   const out = fresh('public/fashion-mnist');
   const index = [];
-  for (let j = 0; j < count; j++) {
-    const label = test.labels[j];
-    const images = test.images.subarray(j * 1024, (j + 1) * 1024);
-    // The dataset holds the 28×28 image zero-padded to 32×32 and normalised: undo both.
-    const data = new Uint8Array(28 * 28);
-    for (let y = 0; y < 28; y++)
-      for (let x = 0; x < 28; x++) data[y * 28 + x] = Math.round((images[(y + 2) * 32 + x + 2] * std + mean) * 255);
+  for (const { index: j, label, name, png } of await fashionMnistPngs('test', FASHION_MNIST_PER_CLASS)) {
     const file = `test-${j}.png`;
-    writeFileSync(join(out, file), encodePng({ width: 28, height: 28, data, channels: 1 }));
-    index.push({ file, index: j, label, name: classes[label] });
+    writeFileSync(join(out, file), png);
+    index.push({ file, index: j, label, name });
   }
   writeFileSync(join(out, 'index.json'), `${JSON.stringify(index, null, 1)}\n`);
-  log(`fashion-mnist: ${count} test images`);
+  log(`fashion-mnist: ${index.length} test images`);
 }
 
 // --- API reference: TypeDoc with typedoc-plugin-markdown, from the TSDoc comments -------------

@@ -12,7 +12,6 @@
 //   3. a head trained in the page on Fashion-MNIST images of two classes (train split) classifies
 //      held-out images (test split) far above chance.
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -67,31 +66,22 @@ export function demoRoutes({ dir, manifest }) {
   };
 }
 
-/** Fashion-MNIST PNGs of panel 3 from @resnet/train's split: [{ name, buffer, label }]. */
+/** Fashion-MNIST PNGs of panel 3 as setInputFiles takes them: training images by class, held-out test images. */
 async function teachImages() {
-  const { loadFashionMnist } = await import('@resnet/train/node');
-  const { encodePng } = await import('@resnet/images');
-  const packageDir = dirname(createRequire(import.meta.url).resolve('fashion-mnist/package.json'));
-  const n = 10 * Math.max(TEACH.train, TEACH.heldOut);
-  const { train, test, mean, std } = loadFashionMnist({ trainLimit: n, testLimit: n, packageDir });
-  const png = (set, j) => {
-    const data = new Uint8Array(784);
-    for (let y = 0; y < 28; y++)
-      for (let x = 0; x < 28; x++)
-        data[y * 28 + x] = Math.round((set.images[j * 1024 + (y + 2) * 32 + x + 2] * std + mean) * 255);
-    return Buffer.from(encodePng({ width: 28, height: 28, data, channels: 1 }));
-  };
-  // Example j has label j mod 10 in both splits.
-  const of = (set, split, label, count) =>
-    Array.from({ length: count }, (_, i) => ({
-      name: `${split}-${label}-${i}.png`,
-      mimeType: 'image/png',
-      buffer: png(set, i * 10 + label),
-      label,
-    }));
+  const { fashionMnistPngs } = await import('../scripts/fashion-mnist.mjs');
+  const files = async (split, perClass) =>
+    (await fashionMnistPngs(split, perClass))
+      .filter((x) => TEACH.classes.includes(x.label))
+      .map((x) => ({
+        name: `${split}-${x.label}-${x.index}.png`,
+        mimeType: 'image/png',
+        buffer: Buffer.from(x.png),
+        label: x.label,
+      }));
+  const train = await files('train', TEACH.train);
   return {
-    train: TEACH.classes.map((c) => of(train, 'train', c, TEACH.train)),
-    heldOut: TEACH.classes.flatMap((c) => of(test, 'test', c, TEACH.heldOut)),
+    train: TEACH.classes.map((c) => train.filter((x) => x.label === c)),
+    heldOut: await files('test', TEACH.heldOut),
   };
 }
 
