@@ -5,10 +5,12 @@ import { WEIGHTS, type WeightsName } from './weights/registry.js';
 export { PRESETS, PRESET_NAMES, type Preset, type PresetName } from './presets.js';
 export {
   type ArchWeights,
+  type EpochRecord,
   getWeights,
   IMAGENET_CATEGORIES,
   type ImageTransforms,
   listWeights,
+  type TrainingProvenance,
   WEIGHTS,
   WEIGHTS_ARCHS,
   WEIGHTS_SOURCE,
@@ -19,6 +21,7 @@ export {
   weightsNames,
 } from './weights/registry.js';
 export { fileNameOf, hashPrefixOf } from './weights/hash.js';
+export { shippedStateDict } from './weights/shipped.js';
 export {
   applyMirror,
   OFFICIAL_WEIGHTS_BASE,

@@ -74,9 +74,11 @@ Examples:
           results.push({ image, top: tops[j] as Prediction[] });
         });
       }
-      const source = model.weights ? model.weights.torchvision : (model.origin.fileName ?? 'state dict');
+      const w = model.weights;
+      const source = w ? (w.torchvision ?? `${w.name}, trained by resnet train`) : (model.origin.fileName ?? 'state dict');
+      const where = model.origin.path ?? model.origin.url ?? `shipped in @resnet/zoo as ${model.origin.fileName}`;
       io.stderr(
-        `${arch} with ${source} (${model.origin.path ?? model.origin.url}), ${backend}: ${images.length} image${images.length === 1 ? '' : 's'}\n`,
+        `${arch} with ${source} (${where}), ${backend}: ${images.length} image${images.length === 1 ? '' : 's'}\n`,
       );
       if (args.values.json) {
         io.stdout(`${JSON.stringify(results)}\n`);
