@@ -30,26 +30,37 @@ export async function backendInfo(): Promise<string> {
 }
 
 /**
- * Runs `task` on `backend` after every operation queued before it: the backend is started (or
- * switched to) first, and the tensor count is updated after. A failure rejects this call only.
+ * Runs `task` after every operation queued before it (the panels share one tfjs engine, whose
+ * backend is global): a failure rejects this call only. The tensor count is updated after.
  */
-export function onBackend<T>(backend: DemoBackend, task: () => Promise<T>): Promise<T> {
+export function exclusive<T>(task: () => Promise<T>): Promise<T> {
   const run = async (): Promise<T> => {
-    const tf = await tfjs();
-    if (tf.getBackend() !== backend) {
-      const { initBackend } = await import('@resnet/backends');
-      const wasmPaths = new URL(withBase('/tfjs-wasm/'), window.location.href).href;
-      await initBackend({ prefer: backend, wasmPaths, onWarning: () => undefined });
-    }
     try {
       return await task();
     } finally {
-      liveTensors.value = tf.memory().numTensors;
+      liveTensors.value = (await tfjs()).memory().numTensors;
     }
   };
   const result = queue.then(run, run);
   queue = result.catch(() => undefined);
   return result;
+}
+
+/** `exclusive(task)` on `backend`: the backend is started (or switched to) first. */
+export function onBackend<T>(backend: DemoBackend, task: () => Promise<T>): Promise<T> {
+  return exclusive(async () => {
+    const tf = await tfjs();
+    if (tf.getBackend() !== backend) {
+      const { initBackend } = await import('@resnet/backends');
+      await initBackend({ prefer: backend, wasmPaths: wasmPaths(), onWarning: () => undefined });
+    }
+    return task();
+  });
+}
+
+/** Where the tfjs WASM binaries are: static assets of this site (see scripts/generate.mjs). */
+export function wasmPaths(): string {
+  return new URL(withBase('/tfjs-wasm/'), window.location.href).href;
 }
 
 /**
