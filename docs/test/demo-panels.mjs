@@ -98,12 +98,20 @@ async function nodeFashion(dist, files) {
   return out;
 }
 
-const wait = (page, panel) =>
-  page.waitForFunction(
-    (p) => document.querySelector(`[data-test="${p}"]`)?.getAttribute('data-busy') === 'false',
-    panel,
+/** Does `action` in a panel, then waits until the operation it started has finished (the panel's data-runs grows). */
+async function act(page, panel, action) {
+  const runs = () => page.locator(`[data-test="${panel}"]`).getAttribute('data-runs').then(Number);
+  const before = await runs();
+  await action();
+  await page.waitForFunction(
+    ([p, n]) => Number(document.querySelector(`[data-test="${p}"]`)?.getAttribute('data-runs')) > n,
+    [panel, before],
     { timeout: PANEL_TIMEOUT_MS, polling: 100 },
   );
+}
+
+/** The text of an element, or '' when there is none (without waiting for one to appear). */
+const text = async (locator) => ((await locator.count()) ? ((await locator.first().textContent()) ?? '').trim() : '');
 
 /** The rows of a top-k table: [{ index, probability }]. */
 const topk = (locator) =>
@@ -127,11 +135,13 @@ function compareTop5(got, want) {
 export async function demoPanelsTest(context) {
   await context.page.goto(`${context.server.url}/demo/`, { waitUntil: 'networkidle' });
   for (const [n, panel] of [fashionPanel, checkpointPanel, teachPanel].entries()) {
+    const t0 = performance.now();
     try {
       await panel(context);
     } catch (e) {
       context.fail(`demo panel ${n + 1}: ${e.message.split('\n')[0]}`);
     }
+    context.log(`demo panel ${n + 1}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
 }
 
@@ -139,16 +149,9 @@ async function fashionPanel({ page, dist, fail, log }) {
   const node = await nodeFashion(dist, [...new Set([...WASM_IMAGES, ...WEBGL_IMAGES])]);
   const fm = page.locator('[data-test="fashion"]');
   const classifyTest = async (file) => {
-    const before = await fm.locator('[data-test="fm-result"]').count();
-    await fm.locator(`button[data-file="${file}"]`).click();
-    await page.waitForFunction(
-      (n) => document.querySelectorAll('[data-test="fm-result"]').length > Math.min(n, 7),
-      before,
-      { timeout: PANEL_TIMEOUT_MS, polling: 100 },
-    );
-    await wait(page, 'fashion');
-    const error = await fm.locator('[data-test="fm-error"]').count();
-    if (error) fail(`demo panel 1: ${file}: ${await fm.locator('[data-test="fm-error"]').textContent()}`);
+    await act(page, 'fashion', () => fm.locator(`button[data-file="${file}"]`).click());
+    const error = await text(fm.locator('[data-test="fm-error"]'));
+    if (error) fail(`demo panel 1: ${file}: ${error}`);
     const latest = fm.locator('[data-test="fm-result"]').first();
     return {
       caption: await latest.locator('caption').textContent(),
@@ -198,25 +201,22 @@ async function fashionPanel({ page, dist, fail, log }) {
   await page.mouse.move(canvas.x + canvas.width * 0.3, canvas.y + canvas.height * 0.8, { steps: 8 });
   await page.mouse.move(canvas.x + canvas.width * 0.7, canvas.y + canvas.height * 0.8, { steps: 8 });
   await page.mouse.up();
-  await fm.locator('[data-test="fm-classify-drawing"]').click();
-  await wait(page, 'fashion');
+  await act(page, 'fashion', () => fm.locator('[data-test="fm-classify-drawing"]').click());
   const drawn = await topk(fm.locator('[data-test="fm-result"][data-source="your drawing"]').first());
   if (drawn.length !== 5 || Math.abs(drawn.reduce((s, p) => s + p.probability, 0) - 1) > 0.5)
     fail(`demo panel 1: the drawing gave ${JSON.stringify(drawn)}`);
-  await fm.locator('[data-test="fm-upload"]').setInputFiles(join(dist, 'fashion-mnist', 'test-7.png'));
-  await wait(page, 'fashion');
+  await act(page, 'fashion', () =>
+    fm.locator('[data-test="fm-upload"]').setInputFiles(join(dist, 'fashion-mnist', 'test-7.png')),
+  );
   const uploaded = await topk(fm.locator('[data-test="fm-result"][data-source="test-7.png"]').first());
   if (uploaded[0]?.index !== node['test-7.png'][0].index)
     fail(`demo panel 1: the upload gave ${JSON.stringify(uploaded)}`);
-  await fm
-    .locator('[data-test="fm-upload"]')
-    .setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not an image') });
-  await wait(page, 'fashion');
-  const fmError =
-    (await fm
-      .locator('[data-test="fm-error"]')
-      .textContent()
-      .catch(() => '')) ?? '';
+  await act(page, 'fashion', () =>
+    fm
+      .locator('[data-test="fm-upload"]')
+      .setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not an image') }),
+  );
+  const fmError = await text(fm.locator('[data-test="fm-error"]'));
   log(`demo panel 1: a drawing → ${drawn[0]?.index}, an upload, and a bad file: "${fmError.split('\n')[0]}"`);
   if (!fmError.includes('PNG or JPEG')) fail(`demo panel 1: a file that is no image shows "${fmError}"`);
 }
@@ -225,28 +225,18 @@ async function checkpointPanel({ page, server, fixtures, fail, log }) {
   const ck = page.locator('[data-test="checkpoint"]');
   const { manifest } = fixtures;
   const file = manifest.checkpoint.file;
-  const ckError = async () =>
-    (
-      (await ck
-        .locator('[data-test="ck-error"]')
-        .textContent()
-        .catch(() => '')) ?? ''
-    ).trim();
+  const ckError = () => text(ck.locator('[data-test="ck-error"]'));
   await ck.locator('[data-test="ck-arch"]').selectOption('resnet50');
   await ck.locator('[data-test="ck-url"]').fill(`${server.url}/models/${file}`);
   const t0 = performance.now();
-  await ck.locator('[data-test="ck-load-url"]').click();
-  await wait(page, 'checkpoint');
+  await act(page, 'checkpoint', () => ck.locator('[data-test="ck-load-url"]').click());
   const loadMs = performance.now() - t0;
-  const model =
-    (await ck
-      .locator('[data-test="ck-model"]')
-      .textContent()
-      .catch(() => '')) ?? '';
+  const model = await text(ck.locator('[data-test="ck-model"]'));
   if (!model.includes(file) || !model.includes('verified'))
     fail(`demo panel 2: after loading ${file}: "${model}" ${await ckError()}`);
-  await ck.locator('[data-test="ck-photo"]').setInputFiles(manifest.photos.find((p) => p.name === 'chelsea.png').path);
-  await wait(page, 'checkpoint');
+  await act(page, 'checkpoint', () =>
+    ck.locator('[data-test="ck-photo"]').setInputFiles(manifest.photos.find((p) => p.name === 'chelsea.png').path),
+  );
   const got = await topk(ck.locator('[data-test="ck-result"]'));
   const want = manifest.photos.find((p) => p.name === 'chelsea.png').top5;
   const { same, worst } = compareTop5(got, want);
@@ -257,8 +247,7 @@ async function checkpointPanel({ page, server, fixtures, fail, log }) {
   // The photo by URL gives the same, and leaves no tensor behind.
   const before = await tensors(page);
   await ck.locator('[data-test="ck-photo-url"]').fill(`${server.url}/photos/chelsea.png`);
-  await ck.locator('[data-test="ck-photo-go"]').click();
-  await wait(page, 'checkpoint');
+  await act(page, 'checkpoint', () => ck.locator('[data-test="ck-photo-go"]').click());
   const byUrl = await topk(ck.locator('[data-test="ck-result"][data-source$="chelsea.png"]'));
   if (JSON.stringify(byUrl) !== JSON.stringify(got))
     fail(`demo panel 2: the photo by URL gave ${JSON.stringify(byUrl)}`);
@@ -297,9 +286,8 @@ async function checkpointPanel({ page, server, fixtures, fail, log }) {
       'do not fit the architecture',
     ],
   ];
-  for (const [what, act, expected] of errorCases) {
-    await act();
-    await wait(page, 'checkpoint');
+  for (const [what, action, expected] of errorCases) {
+    await act(page, 'checkpoint', action);
     const e = await ckError();
     log(`demo panel 2: ${what}: "${e.split('\n')[0]}"`);
     if (!e.includes(expected)) fail(`demo panel 2: ${what} shows "${e}", expected "${expected}"`);
@@ -316,18 +304,9 @@ async function teachPanel({ page, fail, log }) {
     await tm.locator(`[data-test="tm-name-${k}"]`).fill(name);
     await tm.locator(`[data-test="tm-files-${k}"]`).setInputFiles(images.train[k]);
   }
-  await tm.locator('[data-test="tm-train"]').click();
-  await wait(page, 'teach');
-  const report =
-    (await tm
-      .locator('[data-test="tm-report"]')
-      .textContent()
-      .catch(() => '')) ?? '';
-  const tmError =
-    (await tm
-      .locator('[data-test="tm-error"]')
-      .textContent()
-      .catch(() => '')) ?? '';
+  await act(page, 'teach', () => tm.locator('[data-test="tm-train"]').click());
+  const report = await text(tm.locator('[data-test="tm-report"]'));
+  const tmError = await text(tm.locator('[data-test="tm-error"]'));
   if (!report) {
     fail(`demo panel 3: no head trained: ${tmError}`);
     return;
@@ -335,8 +314,7 @@ async function teachPanel({ page, fail, log }) {
   const before = await tensors(page);
   let correct = 0;
   for (let round = 0; round < 2; round++) {
-    await tm.locator('[data-test="tm-test"]').setInputFiles(images.heldOut);
-    await wait(page, 'teach');
+    await act(page, 'teach', () => tm.locator('[data-test="tm-test"]').setInputFiles(images.heldOut));
   }
   const rows = await tm
     .locator('[data-test="tm-predictions"] tbody tr')
