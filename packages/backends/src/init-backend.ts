@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { registerConvolutionKernels } from './kernels/convolution.js';
 import { registerElementwiseKernels } from './kernels/elementwise.js';
 import { registerFusedBatchNorm } from './kernels/fused-batch-norm.js';
 import { registerMissingGradientKernels } from './kernels/index.js';
@@ -349,6 +350,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       if (name === 'wasm') {
         await registerFusedBatchNorm('wasm');
         await registerElementwiseKernels('wasm');
+        await registerConvolutionKernels('wasm', wasmState?.threads ?? 1);
       }
       if (name === 'cpu') {
         // The CPU backend advises installing tfjs-node on first use; the caller chose CPU on purpose.

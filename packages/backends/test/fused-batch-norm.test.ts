@@ -1,35 +1,18 @@
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runTorch } from '../../../tools/test-support/torch.js';
 import { initBackend, registerFusedBatchNorm } from '../src/index.js';
 import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from '../src/kernels/fused-batch-norm.js';
+import { relError } from './rel-error.js';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'wasm' });
 });
 
-function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-    scale = Math.max(scale, Math.abs(b[i] as number));
-  }
-  return m / scale;
-}
-
 describe('fused train-mode BatchNorm kernels (WASM SIMD, csrc/bn.c)', () => {
-  it('are what csrc/bn.c builds (Debian clang), registered by initBackend for WASM', () => {
+  it('are registered by initBackend for WASM (test/wasm-builds.test.ts checks the module against csrc/)', () => {
     // @resnet/core's tests check that these names are the ones its BatchNorm2d looks for.
     expect(tf.getKernel(BATCH_NORM_TRAIN, 'wasm')).toBeDefined();
-    const r = spawnSync(process.execPath, [join(import.meta.dirname, '../scripts/build-wasm.mjs'), '--check'], {
-      encoding: 'utf8',
-    });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
   });
 
   it('match torch’s batch_norm (+ReLU) in train mode: outputs, batch statistics and gradients', () => {
@@ -83,7 +66,7 @@ outputs['dbeta'] = tolist(b.grad)`,
         dbeta: dBeta as tf.Tensor,
       };
       for (const [name, t] of Object.entries(ours)) {
-        expect(maxRel(t.dataSync(), ref[name] as number[]), `${name}, relu ${relu}`).toBeLessThan(1e-5);
+        expect(relError(t.dataSync(), ref[name] as number[]), `${name}, relu ${relu}`).toBeLessThan(1e-5);
       }
       tf.dispose(Object.values(ours));
       expect(tf.memory().numTensors).toBe(before);

@@ -69,6 +69,7 @@ export {
   optionsObject,
 } from './validate.js';
 export {
+  FUSED_CONV_RESIDUAL_KERNEL,
   optimizeForInference,
   InferenceModel,
   type InferenceStats,

@@ -1,6 +1,6 @@
 import { compare } from '../../../tools/test-support/fixtures.js';
 import { randomNormStatistics } from '../../../tools/test-support/norms.js';
-import { initBackend } from '@resnet/backends';
+import { CONV2D_RESIDUAL, initBackend } from '@resnet/backends';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -8,6 +8,7 @@ import {
   BatchNorm2d,
   buildMeta,
   Conv2d,
+  FUSED_CONV_RESIDUAL_KERNEL,
   type ForwardStep,
   forwardSteps,
   fuseConvolutions,
@@ -105,6 +106,23 @@ describe('optimizeForInference', () => {
     expect(relative).toBeLessThan(TOLERANCE);
     // 20 convolutions, 20 BatchNorms; stem + first conv of each of the 8 blocks end in ReLU.
     expect(stats).toEqual({ foldedBatchNorms: 20, fusedConvolutions: 20, fusedActivations: 9, mergedPads: 0 });
+    model.dispose();
+  });
+
+  it('ends each residual block in one kernel (conv + bias + shortcut + ReLU) where the backend has it, as on WASM', async () => {
+    expect(FUSED_CONV_RESIDUAL_KERNEL).toBe(CONV2D_RESIDUAL);
+    const model = new ResNet(BasicBlock, [2, 2, 2, 2], 3, 10);
+    randomiseNorms(model, 3);
+    const input = tf.randomNormal([2, 40, 40, 3], 0, 1, 'float32', 5);
+    const { relative } = agree(model, input);
+    expect(relative).toBeLessThan(TOLERANCE);
+    const fast = optimizeForInference(model);
+    const kernels = (await tf.profile(() => fast.predict(input).dispose())).kernels.map((k) => k.name);
+    // 8 blocks: each ends in the residual kernel; no Add is left (the shortcut is added in it).
+    expect(kernels.filter((k) => k === FUSED_CONV_RESIDUAL_KERNEL)).toHaveLength(8);
+    expect(kernels.filter((k) => k === 'Add')).toHaveLength(0);
+    fast.dispose();
+    input.dispose();
     model.dispose();
   });
 

@@ -18,6 +18,20 @@ import { type ForwardStep, forwardSteps, fuseConvolutions } from './forward-step
  */
 type Op = (x: tf.Tensor) => tf.Tensor;
 
+/** relu(f(x) + r): the end of a residual block, its last convolution and the shortcut's output r. */
+type ResidualOp = (x: tf.Tensor, r: tf.Tensor) => tf.Tensor;
+
+/** A convolution step that can also add a residual and apply ReLU in the same kernel. */
+type ConvOp = Op & { withResidual?: ResidualOp };
+
+/**
+ * The kernel a backend may register for relu(conv(x) + bias + residual) (@resnet/backends does, for
+ * WASM; its CONV2D_RESIDUAL): inputs x, filter, bias, residual; attributes as tfjs's FusedConv2D.
+ * Where the running backend has it, a residual block's last convolution adds the shortcut and
+ * applies ReLU in its epilogue instead of two passes (Add, Relu) over the block's output.
+ */
+export const FUSED_CONV_RESIDUAL_KERNEL = 'ResNetConv2DResidual';
+
 type Padding = [[number, number], [number, number], [number, number], [number, number]];
 
 /** What `optimizeForInference` did, for the record. */
@@ -203,7 +217,11 @@ class Compiler {
 
   /** Steps run in order (fused by `fuseConvolutions` first), each intermediate freed once the next step has used it. */
   steps(steps: readonly ForwardStep[]): Op {
-    const ops = steps.map((s) => this.step(s));
+    return this.run(steps.map((s) => this.step(s)));
+  }
+
+  /** Ops run in order, each intermediate freed once the next op has used it. */
+  private run(ops: readonly Op[]): Op {
     return (x) => {
       let y = x;
       for (const op of ops) {
@@ -227,8 +245,22 @@ class Compiler {
       case 'sequence':
         return this.steps(s.steps);
       case 'residual': {
-        const branch = this.steps(s.branch);
+        const ops = s.branch.map((b) => this.step(b));
         const shortcut = s.shortcut ? this.steps(s.shortcut) : null;
+        const fused = (ops[ops.length - 1] as ConvOp | undefined)?.withResidual;
+        if (fused) {
+          // The branch's last convolution adds the shortcut and applies ReLU in its own epilogue.
+          const head = this.run(ops.slice(0, -1));
+          return (x) => {
+            const h = head(x);
+            const b = shortcut ? shortcut(x) : x;
+            const out = fused(h, b);
+            release(h, x);
+            release(b, x);
+            return out;
+          };
+        }
+        const branch = this.run(ops);
         // relu(branch(x) + shortcut(x)), both branches' outputs freed as soon as they are added.
         return (x) => {
           const a = branch(x);
@@ -279,7 +311,7 @@ class Compiler {
     return (x) => tf.tidy(() => m.forward(x) as tf.Tensor);
   }
 
-  private conv(conv: Conv2d, bn: BatchNorm2d | null, relu: boolean, extraPad: [number, number]): Op {
+  private conv(conv: Conv2d, bn: BatchNorm2d | null, relu: boolean, extraPad: [number, number]): ConvOp {
     const [kh, kw] = conv.kernelSize;
     const { groups, inChannels, outChannels: out } = conv;
     // The filter is scaled on the backend (no copy of it through JS); the bias, a vector, on the host.
@@ -307,7 +339,7 @@ class Compiler {
     if (groups === 1) {
       const filter = this.keep(folded);
       const bias = this.keep(biasT);
-      return (x) =>
+      const op: ConvOp = (x) =>
         tf.fused.conv2d({
           x: x as tf.Tensor4D,
           filter,
@@ -318,6 +350,22 @@ class Compiler {
           bias,
           activation,
         });
+      if (!relu) {
+        const attrs = { strides: conv.stride, pad: padArg, dataFormat: 'NHWC', dilations: conv.dilation, activation: 'relu' };
+        op.withResidual = (x, r) => {
+          if (tf.getKernel(FUSED_CONV_RESIDUAL_KERNEL, tf.getBackend())) {
+            const inputs = { x, filter, bias, residual: r };
+            return tf.engine().runKernel(FUSED_CONV_RESIDUAL_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+          }
+          const y = op(x);
+          const sum = tf.add(y, r);
+          y.dispose();
+          const out = tf.relu(sum);
+          sum.dispose();
+          return out;
+        };
+      }
+      return op;
     }
     if (groups === inChannels) {
       const depthwise = tf.reshape(folded, [kh, kw, inChannels, out / inChannels]) as tf.Tensor4D;
