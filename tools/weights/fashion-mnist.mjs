@@ -265,7 +265,7 @@ const pct = (x, digits = 2) => `${(100 * x).toFixed(digits)} %`;
 export function curvesSvg(history) {
   const w = 640;
   const h = 240;
-  const panel = (x0, title, series, lo, hi, format) => {
+  const panel = (x0, title, series, lo, hi, tick, format) => {
     const pad = { left: 44, right: 12, top: 24, bottom: 30 };
     const pw = w / 2 - pad.left - pad.right;
     const ph = h - pad.top - pad.bottom;
@@ -275,8 +275,9 @@ export function curvesSvg(history) {
     let s = `<text x="${x0 + pad.left + pw / 2}" y="14" text-anchor="middle" font-size="12">${title}</text>`;
     s += `<line x1="${x0 + pad.left}" y1="${pad.top + ph}" x2="${x0 + pad.left + pw}" y2="${pad.top + ph}" stroke="#888"/>`;
     s += `<line x1="${x0 + pad.left}" y1="${pad.top}" x2="${x0 + pad.left}" y2="${pad.top + ph}" stroke="#888"/>`;
-    for (let k = 0; k <= 4; k++) {
-      const v = lo + ((hi - lo) * k) / 4;
+    const steps = Math.round((hi - lo) / tick);
+    for (let k = 0; k <= steps; k++) {
+      const v = lo + tick * k;
       s += `<line x1="${x0 + pad.left}" y1="${y(v).toFixed(1)}" x2="${x0 + pad.left + pw}" y2="${y(v).toFixed(1)}" stroke="#eee"/>`;
       s += `<text x="${x0 + pad.left - 4}" y="${(y(v) + 3).toFixed(1)}" text-anchor="end">${format(v)}</text>`;
     }
@@ -308,8 +309,8 @@ export function curvesSvg(history) {
   ];
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="10">` +
-    panel(0, 'cross-entropy loss', series('trainLoss', 'testLoss'), 0, lossHi, (v, d = 1) => v.toFixed(d)) +
-    panel(w / 2, 'top-1 accuracy', series('trainAccuracy', 'testAccuracy'), accLo, 1, (v, d = 0) =>
+    panel(0, 'cross-entropy loss', series('trainLoss', 'testLoss'), 0, lossHi, 0.1, (v, d = 1) => v.toFixed(d)) +
+    panel(w / 2, 'top-1 accuracy', series('trainAccuracy', 'testAccuracy'), accLo, 1, 0.05, (v, d = 0) =>
       pct(v, d === 4 ? 2 : 0),
     ) +
     '</svg>'

@@ -126,7 +126,7 @@ export interface ZooEntry {
   numClasses: number;
   /** Side of the square images the preset is designed for (`Preset.imageSize`): 224, or 32 for CIFAR. */
   imageSize: number;
-  /** torchvision's weight entries for this preset (`IMAGENET1K_V1`, …); [] when there are none. */
+  /** The preset's pretrained weights (torchvision's `IMAGENET1K_V1`, …; resnet20's `FASHION_MNIST`); [] when there are none. */
   weights: WeightsName[];
   /** The entry torchvision's `DEFAULT` means, or null. */
   defaultWeights: WeightsName | null;

@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { initBackend } from '@resnet/backends';
+import { build } from 'esbuild';
 import { ArgumentError } from '@resnet/core';
 import { imageClassification } from '@resnet/images';
 import * as tf from '@tensorflow/tfjs-core';
@@ -130,5 +134,34 @@ describe("pretrained('resnet20', { weights: 'FASHION_MNIST' })", () => {
     expect(() => pretrainedFromStateDict('resnet20', rgb, { transforms: entry.transforms })).toThrow(
       /options.transforms: expected transforms for 3 input channels/,
     );
+  });
+
+  it('is not in the bundle of an app that never asks for it: a lazy chunk of its own (esbuild)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'resnet-zoo-bundle-'));
+    try {
+      const entry = join(dir, 'app.js');
+      const dist = join(import.meta.dirname, '..', 'dist', 'index.js');
+      writeFileSync(entry, `import { pretrained } from ${JSON.stringify(dist)};\nexport const load = () => pretrained('resnet50');\n`);
+      const result = await build({
+        entryPoints: [entry],
+        bundle: true,
+        splitting: true,
+        format: 'esm',
+        platform: 'browser',
+        outdir: join(dir, 'out'),
+        write: false,
+        external: ['@tensorflow/*', '@resnet/*'],
+        logLevel: 'error',
+      });
+      const files = result.outputFiles.map((f) => ({ name: f.path.slice(dir.length + 1), size: f.contents.length }));
+      const app = files.find((f) => f.name === join('out', 'app.js'));
+      const data = files.filter((f) => f.size > 700_000);
+      console.log(`bundle: ${files.map((f) => `${f.name} ${f.size}`).join(', ')}`);
+      expect(app?.size).toBeLessThan(200_000);
+      expect(data).toHaveLength(1);
+      expect(data[0]?.name).toMatch(/resnet20-fashion-mnist-f16-\w+\.js$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

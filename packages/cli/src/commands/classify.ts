@@ -26,6 +26,9 @@ Weights (--weights):
                  (default ~/.cache/resnet), verified against the SHA-256 prefix in the file name;
                  a copy in torch's cache ($TORCH_HOME/hub/checkpoints) is used without a download.
                  RESNET_WEIGHTS_MIRROR replaces https://download.pytorch.org/models/.
+                 resnet20's FASHION_MNIST (also its DEFAULT) is ours, trained with resnet train
+                 on Fashion-MNIST and shipped inside @resnet/zoo: nothing to download; it takes
+                 grey 28×28 images of clothes (one of its 10 Fashion-MNIST classes)
   URL            an http(s) URL whose file name carries its SHA-256 prefix (<name>-<hex>.pth)
   path           a .pth (torch.save) or .safetensors state_dict, read as it is
 
@@ -42,7 +45,8 @@ Examples:
   resnet classify cat.jpg --arch resnet50
   resnet classify photos/a.png photos/b.jpg --arch resnet18 --topk 3 --json
   resnet classify cat.jpg --arch resnet50 --weights IMAGENET1K_V1
-  resnet classify cat.jpg --arch resnet50 --weights ./resnet50-11ad3fa6.pth`,
+  resnet classify cat.jpg --arch resnet50 --weights ./resnet50-11ad3fa6.pth
+  resnet classify shoe.png --arch resnet20 --weights FASHION_MNIST`,
   options: {
     arch: { type: 'string' },
     weights: { type: 'string' },
