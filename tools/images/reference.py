@@ -12,6 +12,10 @@ there too), and writes for every image what Debian's PIL 9.4 and torchvision 0.1
     <name>.r232.npy     uint8            F.resize(img, [232])
     <name>.v1.npy       float32 [224, 224, 3]  ResNet50_Weights.IMAGENET1K_V1.transforms()(img), HWC
     <name>.v2.npy       float32 [224, 224, 3]  ResNet50_Weights.IMAGENET1K_V2.transforms()(img), HWC
+    <name>.l.npy        uint8 [H, W]     Image.open(p).convert('RGB').convert('L')  (torchvision's Grayscale())
+    <name>.grey.npy     float32 [32, 32, 1]  Grayscale() → Resize(28) → CenterCrop(32) → ToTensor() →
+                                         Normalize(GREY_MEAN, GREY_STD) of the RGB image, HWC
+    random.rgb.npy / random.l.npy   uint8  a 512×512 image of random RGB values and its convert('L')
     resize-<i>.npy      uint8            F.resize(coffee, [h, w]) for odd sizes (up and down)
     crop-<i>.npy        uint8            F.center_crop(coordinate image, [h, w]), padding included
     manifest.json       the list of all of the above with sizes and PIL modes
@@ -27,6 +31,7 @@ import PIL
 import torch
 import torchvision
 from PIL import Image
+from torchvision import transforms as T
 from torchvision.models import ResNet50_Weights
 from torchvision.transforms import functional as F
 
@@ -62,6 +67,11 @@ CROPS = [
     (5, 400, 7, 9),
     (224, 224, 224, 224),
 ]
+
+
+# A one-channel (grey) eval transform, as the shipped Fashion-MNIST model's (any mean and std do).
+GREY_MEAN, GREY_STD = 0.2860405969887955, 0.35302424451492237
+GREY = T.Compose([T.Grayscale(), T.Resize(28), T.CenterCrop(32), T.ToTensor(), T.Normalize([GREY_MEAN], [GREY_STD])])
 
 
 def png_chunk(kind, data):
@@ -189,7 +199,12 @@ def main():
             np.save(os.path.join(out, f"{name}.r{size}.npy"), np.asarray(F.resize(rgb, [size])))
         for tag, t in (("v1", v1), ("v2", v2)):
             np.save(os.path.join(out, f"{name}.{tag}.npy"), t(rgb).permute(1, 2, 0).contiguous().numpy())
+        np.save(os.path.join(out, f"{name}.l.npy"), np.asarray(rgb.convert("L")))
+        np.save(os.path.join(out, f"{name}.grey.npy"), GREY(rgb).permute(1, 2, 0).contiguous().numpy())
         images.append({"name": name, "path": path, "mode": mode, "width": rgb.width, "height": rgb.height})
+    noise = np.random.default_rng(1).integers(0, 256, (512, 512, 3), dtype=np.uint8)
+    np.save(os.path.join(out, "random.rgb.npy"), noise)
+    np.save(os.path.join(out, "random.l.npy"), np.asarray(Image.fromarray(noise).convert("L")))
     coffee = Image.open(f"{SKIMAGE}/coffee.png").convert("RGB")
     resizes = []
     for i, (h, w) in enumerate(RESIZES):
@@ -205,7 +220,8 @@ def main():
         "pil": PIL.__version__,
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
-        "transforms": {"v1": repr(v1), "v2": repr(v2)},
+        "transforms": {"v1": repr(v1), "v2": repr(v2), "grey": repr(GREY)},
+        "grey": {"mean": GREY_MEAN, "std": GREY_STD},
         "coffee": f"{SKIMAGE}/coffee.png",
         "images": images,
         "resizes": resizes,

@@ -16,8 +16,7 @@ import { readPretrainedWeights } from './pretrained-weights.js';
 /** The classifier of `--arch` with `--weights` (default DEFAULT), loaded strictly and in eval mode. */
 export async function loadClassifier(arch: string, weights = 'DEFAULT'): Promise<PretrainedResNet<NodeImageInput>> {
   const read = await readPretrainedWeights(weights, arch);
-  const { file } = read;
-  const origin = { fileName: file.fileName, url: file.url, path: file.path, sha256: file.sha256 };
+  const { origin } = read;
   if (read.classifier) {
     const transforms = checkpointTransforms(read.classifier, arch, weights);
     return pretrainedFromStateDict(arch, read.stateDict, {
@@ -28,11 +27,11 @@ export async function loadClassifier(arch: string, weights = 'DEFAULT'): Promise
   }
   if (read.checkpoint) {
     throw new ResNetError(
-      `${file.path} is a checkpoint of resnet train saved without its class names and image transforms (by an older @resnet/train); train again (or continue it with --resume) to record them`,
+      `${origin.path} is a checkpoint of resnet train saved without its class names and image transforms (by an older @resnet/train); train again (or continue it with --resume) to record them`,
     );
   }
   return pretrainedFromStateDict(arch, read.stateDict, {
-    entry: file.entry ?? weightsEntryOfFile(arch, file.fileName),
+    entry: read.entry ?? (origin.fileName === null ? null : weightsEntryOfFile(arch, origin.fileName)),
     origin,
   });
 }

@@ -125,6 +125,21 @@ describe('resnet train --weights with torchvision checkpoints', () => {
       'IMAGENET1K_V1',
     );
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/arch: expected an architecture with torchvision weights/);
+    expect(unknown.stderr).toMatch(/weights: expected one of FASHION_MNIST, DEFAULT for resnet20; got "IMAGENET1K_V1"/);
+    // resnet20's FASHION_MNIST (shipped in @resnet/zoo) takes one grey channel: not for RGB folders.
+    const grey = await resnet(
+      {},
+      'train',
+      ...FOLDER,
+      '--arch',
+      'resnet20',
+      '--data',
+      join(dir, 'photos'),
+      '--weights',
+      'FASHION_MNIST',
+    );
+    expect(grey.code).toBe(1);
+    expect(grey.stderr.trim().split('\n')).toHaveLength(1);
+    expect(grey.stderr).toMatch(/--weights FASHION_MNIST takes one grey channel \(32×32\); image folders train RGB models/);
   }, 600_000);
 });

@@ -77,7 +77,14 @@ describe('resnet weights list', () => {
     rmSync(join(scratch, 'torch'), { recursive: true });
 
     const table = await resnet('weights', 'list');
-    expect(table.stdout).toMatch(/resnet50\s+IMAGENET1K_V2 \(DEFAULT\)\s+80\.858\s+95\.434\s+97\.8\s+232 → 224/);
+    expect(table.stdout).toMatch(/resnet50\s+IMAGENET1K_V2 \(DEFAULT\)\s+80\.858\s+95\.434\s+97\.8\s+232 → 224\s+ImageNet-1K/);
+    // Ours: trained on Fashion-MNIST, inside the package (its accuracy is the measured one).
+    const ours = getWeights('resnet20', 'FASHION_MNIST');
+    expect(table.stdout).toMatch(
+      new RegExp(
+        `resnet20\\s+FASHION_MNIST \\(DEFAULT\\)\\s+${ours.meta.acc1.toFixed(3)}\\s+.*28 → 32, grey\\s+Fashion-MNIST \\(ours, resnet train\\)\\s+inside @resnet/zoo`,
+      ),
+    );
   });
 });
 
@@ -105,9 +112,14 @@ describe('resnet weights download', () => {
     expect(files(join(home, 'checkpoints'))).toEqual(before);
     expectRefusal(await resnet('weights', 'download'), 2, /weights download takes 1 argument, got 0/);
     expectRefusal(
+      await resnet('weights', 'download', 'resnet56'),
+      1,
+      /arch: expected an architecture with pretrained weights/,
+    );
+    expectRefusal(
       await resnet('weights', 'download', 'resnet20'),
       1,
-      /arch: expected an architecture with torchvision weights/,
+      /resnet20 FASHION_MNIST ships inside @resnet\/zoo.*Nothing to download/,
     );
     expectRefusal(
       await resnet('weights', 'download', 'resnet18', '--arch', 'x'),

@@ -13,6 +13,7 @@ export { decodeImage, sniffFormat, MAX_IMAGE_PIXELS } from './decode.js';
 export { encodePng } from './encode.js';
 export { resize, resizeTo, resizedSize } from './resize.js';
 export { crop, centerCrop, centerCropBox } from './crop.js';
+export { greyLevels, greyscale } from './grey.js';
 export {
   type ImageTransforms,
   IMAGENET_MEAN,
@@ -20,6 +21,8 @@ export {
   imageClassification,
   checkImageTransforms,
   normalize,
+  normalizationTable,
+  transformChannels,
   applyTransforms,
   stackBatches,
   type TrainImageTransforms,

@@ -7,6 +7,7 @@ import {
   randomResizedCropBox,
   resizedCrop,
 } from './random-resized-crop.js';
+import { greyscale } from './grey.js';
 import { resize } from './resize.js';
 import { checkRgbImage, type RgbImage } from './rgb-image.js';
 
@@ -18,14 +19,26 @@ export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 /**
  * The eval transforms a set of weights expects, as plain data (torchvision's
  * `weights.transforms()`, an `ImageClassification`): resize the shorter side to `resizeSize`
- * (PIL's antialiased bilinear), centre-crop `cropSize`, scale to 0–1, subtract `mean`, divide by `std`.
+ * (PIL's antialiased bilinear), centre-crop `cropSize` (an image smaller than the crop is padded
+ * with zeros, as torchvision pads it), scale to 0–1, subtract `mean`, divide by `std`.
+ *
+ * `channels: 1` feeds a one-channel (grey) network: torchvision's `Grayscale()` first (PIL's
+ * `convert('L')` of the RGB image), then the same steps, with one mean and one std; the tensors
+ * are `[n, crop, crop, 1]`. Without `channels` (or with 3) the input is RGB.
  */
 export interface ImageTransforms {
   resizeSize: number;
   cropSize: number;
-  mean: readonly [number, number, number];
-  std: readonly [number, number, number];
+  mean: readonly [number, number, number] | readonly [number];
+  std: readonly [number, number, number] | readonly [number];
   interpolation: 'bilinear';
+  /** Input channels of the network: 3 (RGB, the default) or 1 (grey, `Grayscale()` first). */
+  channels?: 1 | 3;
+}
+
+/** The number of channels the transforms produce: `channels`, else 3. */
+export function transformChannels(transforms: ImageTransforms): 1 | 3 {
+  return transforms.channels ?? 3;
 }
 
 /**
@@ -36,8 +49,9 @@ export interface ImageTransforms {
 export function imageClassification(options: {
   cropSize: number;
   resizeSize?: number;
-  mean?: readonly [number, number, number];
-  std?: readonly [number, number, number];
+  mean?: readonly [number, number, number] | readonly [number];
+  std?: readonly [number, number, number] | readonly [number];
+  channels?: 1 | 3;
 }): ImageTransforms {
   return checkImageTransforms('options', {
     resizeSize: 256,
@@ -48,7 +62,7 @@ export function imageClassification(options: {
   });
 }
 
-const KEYS = ['resizeSize', 'cropSize', 'mean', 'std', 'interpolation'];
+const KEYS = ['resizeSize', 'cropSize', 'mean', 'std', 'interpolation', 'channels'];
 
 /** Checks an ImageTransforms value, naming the first bad field. */
 export function checkImageTransforms(argument: string, value: unknown): ImageTransforms {
@@ -70,14 +84,26 @@ export function checkImageTransforms(argument: string, value: unknown): ImageTra
     if (!Number.isSafeInteger(n) || (n as number) < 1 || (n as number) > 16384)
       throw new ArgumentError(`${argument}.${key}`, 'an integer from 1 to 16384 (pixels)', n);
   }
+  if (v.channels !== undefined && v.channels !== 1 && v.channels !== 3)
+    throw new ArgumentError(
+      `${argument}.channels`,
+      '1 (grey) or 3 (RGB, the default)',
+      v.channels,
+      'Leave it out for RGB networks',
+    );
+  const channels = (v.channels ?? 3) as 1 | 3;
   for (const key of ['mean', 'std']) {
     const a = v[key];
-    if (!Array.isArray(a) || a.length !== 3 || a.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
+    if (
+      !Array.isArray(a) ||
+      a.length !== channels ||
+      a.some((x) => typeof x !== 'number' || !Number.isFinite(x))
+    ) {
       throw new ArgumentError(
         `${argument}.${key}`,
-        'three finite numbers (R, G, B on the 0–1 scale)',
+        channels === 3 ? 'three finite numbers (R, G, B on the 0–1 scale)' : 'one finite number (grey, on the 0–1 scale) for channels: 1',
         a,
-        'ImageNet’s are IMAGENET_MEAN and IMAGENET_STD',
+        channels === 3 ? 'ImageNet’s are IMAGENET_MEAN and IMAGENET_STD' : 'Pass e.g. [0.286] for one channel',
       );
     }
     if (key === 'std' && a.some((x) => Math.fround(x) === 0))
@@ -90,6 +116,23 @@ export function checkImageTransforms(argument: string, value: unknown): ImageTra
       v.interpolation,
     );
   return v as unknown as ImageTransforms;
+}
+
+/**
+ * The 256 values torchvision's `ToTensor()` then `Normalize([mean], [std])` give the 8-bit levels
+ * of one channel, in float32 with torch's rounding at each step: `((v / 255) − mean) / std`.
+ */
+export function normalizationTable(mean: number, std: number): Float32Array {
+  for (const [name, x] of [
+    ['mean', mean],
+    ['std', std],
+  ] as const) {
+    if (typeof x !== 'number' || !Number.isFinite(x)) throw new ArgumentError(name, 'a finite number', x);
+  }
+  const m = Math.fround(mean);
+  const s = Math.fround(std);
+  if (s === 0) throw new ArgumentError('std', 'a non-zero standard deviation', std);
+  return Float32Array.from({ length: 256 }, (_, v) => Math.fround(Math.fround(Math.fround(v / 255) - m) / s));
 }
 
 // #region notebook:normalize
@@ -133,13 +176,24 @@ export function normalize(
 /**
  * The whole eval transform on an RGB image, host side: resize, centre crop, ÷255, normalise.
  * Returns a batch of one, NHWC float32 `[1, cropSize, cropSize, 3]` — torchvision's output
- * `weights.transforms()(img)` transposed from CHW — with no tfjs backend involved.
+ * `weights.transforms()(img)` transposed from CHW — with no tfjs backend involved. With
+ * `channels: 1` the image is first made grey (`Grayscale()`, PIL's `convert('L')`) and the result
+ * is `[1, cropSize, cropSize, 1]`.
  */
 export function applyTransforms(image: RgbImage, transforms: ImageTransforms): HostTensor {
   checkRgbImage('image', image);
   const t = checkImageTransforms('transforms', transforms);
-  const cropped = centerCrop(resize(image, t.resizeSize), t.cropSize);
-  return { dtype: 'float32', shape: [1, t.cropSize, t.cropSize, 3], data: normalize(cropped, t.mean, t.std) };
+  const size = t.cropSize;
+  if (transformChannels(t) === 3) {
+    const cropped = centerCrop(resize(image, t.resizeSize), size);
+    const [mean, std] = [t.mean, t.std] as [readonly [number, number, number], readonly [number, number, number]];
+    return { dtype: 'float32', shape: [1, size, size, 3], data: normalize(cropped, mean, std) };
+  }
+  const cropped = centerCrop(resize(greyscale(image), t.resizeSize), size);
+  const table = normalizationTable(t.mean[0], t.std[0]);
+  const data = new Float32Array(size * size);
+  for (let i = 0; i < data.length; i++) data[i] = table[cropped.data[i * 3] as number] as number;
+  return { dtype: 'float32', shape: [1, size, size, 1], data };
 }
 
 /** Stacks host batches of one into one batch (same height, width and channels). */

@@ -170,6 +170,48 @@ describe('errors name the argument, the expectation, what was received and the f
     );
     expect(() => images.crop(img, 0, 0, 0, 1)).toThrow(/height: expected a positive integer/);
   });
+
+  it('bad grey transforms: channels 1 or 3, and one mean and std per channel', () => {
+    const img = images.rgbImage(4, 4);
+    const grey = images.imageClassification({ cropSize: 4, resizeSize: 4, mean: [0.5], std: [0.25], channels: 1 });
+    expect(images.applyTransforms(img, grey).shape).toEqual([1, 4, 4, 1]);
+    expect(() => images.applyTransforms(img, { ...grey, channels: 2 as 1 })).toThrow(
+      "transforms.channels: expected 1 (grey) or 3 (RGB, the default); got 2. Leave it out for RGB networks",
+    );
+    expect(() => images.applyTransforms(img, { ...grey, mean: [0.5, 0.5, 0.5] })).toThrow(
+      /transforms\.mean: expected one finite number \(grey, on the 0–1 scale\) for channels: 1; got \[0\.5, 0\.5, 0\.5\]. Pass e\.g\. \[0\.286\] for one channel/,
+    );
+    expect(() => images.applyTransforms(img, { ...V1, mean: [0.5] })).toThrow(
+      /transforms\.mean: expected three finite numbers \(R, G, B on the 0–1 scale\)/,
+    );
+    expect(() => images.applyTransforms(img, { ...grey, std: [0] })).toThrow(/transforms\.std: expected non-zero/);
+    // channels: 3 is the default, spelled out.
+    expect(images.applyTransforms(img, { ...V1, channels: 3 }).data).toEqual(images.applyTransforms(img, V1).data);
+    expect(() => images.normalizationTable(0.5, Number.NaN)).toThrow(/std: expected a finite number/);
+  });
+});
+
+describe('one grey channel', () => {
+  it('a uniform grey image normalises to ((v/255) − mean)/std in float32 steps, padded with normalised black', async () => {
+    const grey = images.imageClassification({ cropSize: 6, resizeSize: 4, mean: [0.3], std: [0.4], channels: 1 });
+    const x = await images.preprocess({ width: 4, height: 4, channels: 1, data: new Uint8Array(16).fill(200) }, grey);
+    expect(x.shape).toEqual([1, 6, 6, 1]);
+    const data = await x.data();
+    x.dispose();
+    const f = Math.fround;
+    const inside = f(f(f(200 / 255) - f(0.3)) / f(0.4));
+    const black = f(f(0 - f(0.3)) / f(0.4));
+    for (let y = 0; y < 6; y++)
+      for (let xx = 0; xx < 6; xx++)
+        expect(data[y * 6 + xx]).toBe(y >= 1 && y < 5 && xx >= 1 && xx < 5 ? inside : black);
+  });
+
+  it('greyLevels of colours: ITU-R 601-2 luma, rounded as PIL rounds it (pure colours, mid grey)', () => {
+    // PIL: L = R·299/1000 + G·587/1000 + B·114/1000 → 76, 150, 29 for pure red, green, blue.
+    const img = { width: 4, height: 1, data: Uint8Array.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 128, 128, 128]) };
+    expect(Array.from(images.greyLevels(img))).toEqual([76, 150, 29, 128]);
+    expect(Array.from(images.greyscale(img).data.subarray(0, 3))).toEqual([76, 76, 76]);
+  });
 });
 
 describe('encodePng', () => {

@@ -26,6 +26,8 @@ export interface Reference {
   images: ReferenceImage[];
   resizes: { file: string; size: [number, number] }[];
   crops: { file: string; image: [number, number]; crop: [number, number] }[];
+  /** The mean and std of the grey transform (`<name>.grey.npy`). */
+  grey: { mean: number; std: number };
   npy(file: string): HostTensor;
   remove(): void;
 }

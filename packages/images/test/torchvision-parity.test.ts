@@ -2,6 +2,7 @@ import {
   IMAGENET_STD,
   applyTransforms,
   centerCrop,
+  greyLevels,
   imageClassification,
   readImage,
   resize,
@@ -171,6 +172,30 @@ describe("the whole transform equals torchvision's weights.transforms()", () => 
         expect(d.max, `${name} ${tag}`).toBeLessThanOrEqual(stated[tag].max);
         expect(d.mean, `${name} ${tag}`).toBeLessThanOrEqual(stated[tag].mean);
       }
+    }
+  });
+});
+
+describe("channels: 1 is torchvision's Grayscale() then the same steps", () => {
+  it("greyLevels is PIL's convert('L'), bit for bit, on every image and on random colours", () => {
+    for (const name of [...ref.images.map((i) => i.name), 'random']) {
+      const ours = greyLevels(pilRgb(name));
+      expect([name, difference(ours, ref.npy(`${name}.l.npy`).data).max]).toEqual([name, 0]);
+    }
+  });
+
+  it('Grayscale → Resize(28) → CenterCrop(32) → ToTensor → Normalize: identical float32 [1, 32, 32, 1]', () => {
+    const grey = imageClassification({
+      cropSize: 32,
+      resizeSize: 28,
+      mean: [ref.grey.mean],
+      std: [ref.grey.std],
+      channels: 1,
+    });
+    for (const img of ref.images) {
+      const ours = applyTransforms(pilRgb(img.name), grey);
+      expect(ours.shape).toEqual([1, 32, 32, 1]);
+      expect([img.name, difference(ours.data, ref.npy(`${img.name}.grey.npy`).data).max]).toEqual([img.name, 0]);
     }
   });
 });

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { encodePng } from '@resnet/images';
+import { encodePng, normalizationTable } from '@resnet/images';
 import { exportStateDict, type HostTensor, loadStateDict, type Module, ResNetError } from '@resnet/core';
 import { readSafetensorsFile, writeSafetensorsFile } from '@resnet/core/node';
 import {
@@ -63,8 +63,9 @@ export interface FashionMnist {
  * grouped by class, without the official split. Our split is deterministic and balanced: for each
  * class, the package's images 0–5,999 are training images and 6,000–6,999 test images (the package's
  * class 0 also holds two empty entries, which are skipped). Both splits interleave the classes (example i has label
- * i mod 10), so any prefix (`trainLimit`) is balanced. Images are zero-padded to 32×32 (one channel),
- * scaled to [0, 1] and normalised with the training split's mean and standard deviation; the
+ * i mod 10), so any prefix (`trainLimit`) is balanced. Images are zero-padded to 32×32 (one channel,
+ * 2 pixels on each side, in pixel space), scaled to [0, 1] and normalised with the training split's
+ * mean and standard deviation in float32 as torchvision's `ToTensor()` + `Normalize` do; the
  * padding value for random crops is the normalised black.
  */
 export function loadFashionMnist(options: FashionMnistOptions = {}): FashionMnist {
@@ -93,7 +94,10 @@ export function loadFashionMnist(options: FashionMnistOptions = {}): FashionMnis
   const build = (raw: Uint8Array[], limit: number): ImageDataset => {
     const images = new Float32Array(limit * 1024);
     const labels = new Int32Array(limit);
-    const black = -mean / std;
+    // torchvision's ToTensor() + Normalize([mean], [std]) of each level, float32 step by step: the
+    // eval transforms of the shipped model (Resize(28), CenterCrop(32), …) give these tensors exactly.
+    const table = normalizationTable(mean, std);
+    const black = table[0] as number;
     images.fill(black);
     for (let j = 0; j < limit; j++) {
       const c = j % 10;
@@ -102,7 +106,7 @@ export function loadFashionMnist(options: FashionMnistOptions = {}): FashionMnis
       const src = raw[c] as Uint8Array;
       for (let y = 0; y < 28; y++) {
         for (let x = 0; x < 28; x++) {
-          images[j * 1024 + (y + 2) * 32 + x + 2] = ((src[i * 784 + y * 28 + x] as number) / 255 - mean) / std;
+          images[j * 1024 + (y + 2) * 32 + x + 2] = table[src[i * 784 + y * 28 + x] as number] as number;
         }
       }
     }

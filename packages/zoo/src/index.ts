@@ -5,10 +5,12 @@ import { WEIGHTS, type WeightsName } from './weights/registry.js';
 export { PRESETS, PRESET_NAMES, type Preset, type PresetName } from './presets.js';
 export {
   type ArchWeights,
+  type EpochRecord,
   getWeights,
   IMAGENET_CATEGORIES,
   type ImageTransforms,
   listWeights,
+  type TrainingProvenance,
   WEIGHTS,
   WEIGHTS_ARCHS,
   WEIGHTS_SOURCE,
@@ -19,6 +21,7 @@ export {
   weightsNames,
 } from './weights/registry.js';
 export { fileNameOf, hashPrefixOf } from './weights/hash.js';
+export { shippedStateDict } from './weights/shipped.js';
 export {
   applyMirror,
   OFFICIAL_WEIGHTS_BASE,
@@ -123,7 +126,7 @@ export interface ZooEntry {
   numClasses: number;
   /** Side of the square images the preset is designed for (`Preset.imageSize`): 224, or 32 for CIFAR. */
   imageSize: number;
-  /** torchvision's weight entries for this preset (`IMAGENET1K_V1`, …); [] when there are none. */
+  /** The preset's pretrained weights (torchvision's `IMAGENET1K_V1`, …; resnet20's `FASHION_MNIST`); [] when there are none. */
   weights: WeightsName[];
   /** The entry torchvision's `DEFAULT` means, or null. */
   defaultWeights: WeightsName | null;

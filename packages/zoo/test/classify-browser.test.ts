@@ -14,9 +14,9 @@ import {
 } from '../../../tools/test-support/classify-fixtures.js';
 import { bundleTestPage } from '../../../tools/test-support/page-server.js';
 import { startWeightsServer, type WeightsServer } from '../../../tools/test-support/weights-server.js';
-import type { Prediction } from '../src/index.js';
-import { pretrainedFromStateDict } from '../src/node.js';
-import type { ClassifyOutcome } from './browser/classify-page.js';
+import { getWeights, type Prediction } from '../src/index.js';
+import { pretrained, pretrainedFromStateDict } from '../src/node.js';
+import type { ClassifyOutcome, ShippedOutcome } from './browser/classify-page.js';
 
 // pretrained('resnet50') in Debian's headless Chromium on WASM: the .pth made by Debian's torch
 // (tools/weights/classify_reference.py) fetched from the test server, verified with SubtleCrypto,
@@ -33,6 +33,7 @@ let manifest: ClassifyManifest;
 let server: WeightsServer;
 let browser: Browser;
 let node: Record<string, Prediction[]>;
+let nodeShipped: Prediction[];
 
 beforeAll(async () => {
   const launchOptions = chromiumLaunchOptions();
@@ -68,6 +69,12 @@ beforeAll(async () => {
   for (const name of PHOTOS)
     node[name] = await model.classify(manifest.photos.find((x) => x.name === name)?.path as string);
   model.dispose();
+  // The same grey bar as the page draws, in Node.
+  const shipped = await pretrained('resnet20', { weights: 'FASHION_MNIST' });
+  const bar = new Uint8Array(28 * 28);
+  for (let y = 2; y < 26; y++) bar.fill(200, y * 28 + 9, y * 28 + 19);
+  nodeShipped = await shipped.classify({ width: 28, height: 28, channels: 1, data: bar }, { topk: 5 });
+  shipped.dispose();
   browser = await chromium.launch(launchOptions);
 });
 
@@ -118,6 +125,33 @@ describe('pretrained in headless Chromium', () => {
         expect(elementAsTorch, name).toBeLessThan(SAME_AS_TORCH);
         if (name.endsWith('.png')) expect(largestDifference(bytes, torch), name).toBeLessThan(SAME_AS_TORCH);
       }
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("pretrained('resnet20', { weights: 'FASHION_MNIST' }) comes from the bundle, no fetch, and answers as Node does", async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await page.goto(server.origin);
+      await page.waitForFunction(() => 'runShipped' in globalThis);
+      const outcome = await page.evaluate(() =>
+        (globalThis as never as { runShipped: () => Promise<ShippedOutcome> }).runShipped(),
+      );
+      expect(errors).toEqual([]);
+      expect(outcome).toMatchObject({
+        backend: 'wasm',
+        url: null,
+        sha256: getWeights('resnet20', 'FASHION_MNIST').provenance?.float16.sha256,
+        shape: [1, 32, 32, 1],
+        fetched: [],
+      });
+      expect(outcome.tensorsAfter).toBe(outcome.tensorsBefore);
+      const d = largestDifference(outcome.top, nodeShipped);
+      console.log(`FASHION_MNIST in Chromium vs Node: ${d.toExponential(2)} (top-1 ${outcome.top[0]?.label})`);
+      expect(d).toBeLessThan(SAME_AS_NODE);
     } finally {
       await page.close();
     }

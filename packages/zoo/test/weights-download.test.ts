@@ -317,8 +317,12 @@ describe('what a weights argument may be', () => {
     await expect(resolveWeightsFile('resnet50', 'IMAGENET1K_V3', quiet)).rejects.toThrow(
       'weights: expected one of IMAGENET1K_V1, IMAGENET1K_V2, DEFAULT for resnet50; got "IMAGENET1K_V3"',
     );
+    await expect(resolveWeightsFile('resnet56', 'DEFAULT', quiet)).rejects.toThrow(
+      /arch: expected an architecture with pretrained weights \(resnet18, resnet34, .*\); got "resnet56"/,
+    );
+    // resnet20's only weights ship inside the package: there is no file to resolve.
     await expect(resolveWeightsFile('resnet20', 'DEFAULT', quiet)).rejects.toThrow(
-      /arch: expected an architecture with torchvision weights \(resnet18, resnet34, .*\); got "resnet20"/,
+      /weights: expected weights with a download URL \(resnet20 FASHION_MNIST ships inside @resnet\/zoo\)/,
     );
     await expect(resolveWeightsFile('resnet51', 'DEFAULT', quiet)).rejects.toThrow(/arch: expected one of resnet18/);
     await expect(resolveWeightsFile('resnet18', 'DEFAULT', { mirorr: 'x' } as never)).rejects.toThrow(

@@ -39,12 +39,19 @@ interface TorchvisionEntry {
 }
 
 // What Debian's torchvision says, read live from its weights enums (the reference we did not write).
-const torchvision = runTorch<{ version: string; entries: TorchvisionEntry[]; categories: string[] }>(
+const torchvision = runTorch<{
+  version: string;
+  entries: TorchvisionEntry[];
+  categories: string[];
+  fashionMnistClasses: string[];
+}>(
   `import torchvision, torch.hub
+from torchvision.datasets import FashionMNIST
 from torchvision.models import get_model_weights
 from torchvision.models._meta import _IMAGENET_CATEGORIES
 outputs['version'] = torchvision.__version__
 outputs['categories'] = _IMAGENET_CATEGORIES
+outputs['fashionMnistClasses'] = FashionMNIST.classes
 outputs['entries'] = []
 for arch in inputs['archs']:
     enum = get_model_weights(arch)
@@ -60,6 +67,9 @@ for arch in inputs['archs']:
   { archs: PRESET_NAMES.flatMap((n) => ('torchvision' in PRESETS[n] ? [PRESETS[n].torchvision] : [])) },
 );
 
+/** torchvision's entries (the registry also holds ours, `source: 'resnet'`). */
+const torchvisionWeights = () => listWeights().filter((e) => e.source === 'torchvision');
+
 describe('the weights registry is torchvision’s', () => {
   it('was generated from the installed torchvision and is current (tools/weights/generate.py --check)', () => {
     const r = spawnSync(TORCH_PYTHON, [join(REPO_ROOT, 'tools/weights/generate.py'), '--check'], { encoding: 'utf8' });
@@ -69,10 +79,10 @@ describe('the weights registry is torchvision’s', () => {
   });
 
   it('has every entry of every preset with a torchvision twin: URL, hash, DEFAULT, metrics, transforms', () => {
-    const ours = listWeights().map((e) => ({
+    const ours = torchvisionWeights().map((e) => ({
       arch: e.arch,
       name: e.name,
-      enum: e.torchvision.split('.')[0],
+      enum: (e.torchvision as string).split('.')[0],
       isDefault: e.isDefault,
       url: e.url,
       hashPrefix: e.sha256Prefix,
@@ -101,25 +111,25 @@ describe('the weights registry is torchvision’s', () => {
   });
 
   it('reads each file name’s hash prefix as torch.hub’s HASH_REGEX does', () => {
-    for (const e of listWeights()) {
-      expect(hashPrefixOf(e.url), e.url).toBe(e.sha256Prefix);
+    for (const e of torchvisionWeights()) {
+      expect(hashPrefixOf(e.url as string), e.url as string).toBe(e.sha256Prefix);
       expect(hashPrefixOf(e.fileName)).toBe(e.sha256Prefix);
-      expect(e.url.endsWith(`/${e.fileName}`)).toBe(true);
+      expect((e.url as string).endsWith(`/${e.fileName}`)).toBe(true);
     }
   });
 
   it('numParams is the parameter count of our own models', () => {
-    for (const e of listWeights()) {
-      expect(createModel(e.arch, { meta: true }).countParameters(), e.torchvision).toBe(e.meta.numParams);
+    for (const e of torchvisionWeights()) {
+      expect(createModel(e.arch, { meta: true }).countParameters(), e.torchvision as string).toBe(e.meta.numParams);
     }
   });
 
   it('the published file sizes fit our state_dict sizes: 4 bytes a value, 2 for the float16 Wide ResNet V1 files', () => {
     // The .pth holds the values plus zip and pickle overhead: within 0.5% above 2 or 4 bytes a value.
-    const bytesPerValue = listWeights().map((e) => {
+    const bytesPerValue = torchvisionWeights().map((e) => {
       const model = createModel(e.arch, { meta: true });
       const values = model.countParameters() + model.countBuffers();
-      return [e.torchvision, (e.meta.fileSizeMB * 2 ** 20) / values] as const;
+      return [e.torchvision as string, (e.meta.fileSizeMB * 2 ** 20) / values] as const;
     });
     const near = (b: number, width: number) => b >= width && b < width * 1.005;
     const half = bytesPerValue.filter(([, b]) => near(b, 2)).map(([n]) => n);
@@ -130,7 +140,7 @@ describe('the weights registry is torchvision’s', () => {
 
 describe('getWeights and the listing', () => {
   it('resolves DEFAULT as torchvision aliases it', () => {
-    for (const arch of WEIGHTS_ARCHS) {
+    for (const arch of WEIGHTS_ARCHS.filter((a) => a !== 'resnet20')) {
       const def = torchvision.entries.find((e) => e.arch === arch && e.isDefault);
       expect(getWeights(arch).name).toBe(def?.name);
       expect(getWeights(arch, 'DEFAULT')).toBe(getWeights(arch, WEIGHTS[arch].default));
@@ -150,7 +160,7 @@ describe('getWeights and the listing', () => {
       'weights: expected one of IMAGENET1K_V1, DEFAULT for resnet18; got "IMAGENET1K_V2"',
     );
     expect(() => getWeights('resnet56')).toThrow(
-      'arch: expected an architecture with torchvision weights (resnet18, resnet34, resnet50, resnet101, resnet152, wide_resnet50_2, wide_resnet101_2, resnext50_32x4d, resnext101_32x8d, resnext101_64x4d); got "resnet56"',
+      'arch: expected an architecture with pretrained weights (resnet18, resnet34, resnet50, resnet101, resnet152, wide_resnet50_2, wide_resnet101_2, resnext50_32x4d, resnext101_32x8d, resnext101_64x4d, resnet20); got "resnet56"',
     );
     expect(weightsNames('resnext101_64x4d')).toEqual(['IMAGENET1K_V1', 'DEFAULT']);
     expect(weightsNames('plain20')).toEqual([]);
@@ -170,7 +180,54 @@ describe('getWeights and the listing', () => {
       weights: ['IMAGENET1K_V1', 'IMAGENET1K_V2'],
       defaultWeights: 'IMAGENET1K_V2',
     });
-    expect(rows.find((r) => r.name === 'resnet20')).toMatchObject({ weights: [], defaultWeights: null });
+    expect(rows.find((r) => r.name === 'resnet20')).toMatchObject({
+      weights: ['FASHION_MNIST'],
+      defaultWeights: 'FASHION_MNIST',
+    });
+    expect(rows.find((r) => r.name === 'resnet56')).toMatchObject({ weights: [], defaultWeights: null });
+  });
+});
+
+describe('resnet20 FASHION_MNIST: weights we trained, shipped inside the package', () => {
+  const e = getWeights('resnet20', 'FASHION_MNIST');
+
+  it('is listed truthfully: ours, no URL, no torchvision name, its provenance', () => {
+    expect(listWeights()).toContain(e);
+    expect(getWeights('resnet20')).toBe(e); // the only weights of resnet20, so its DEFAULT
+    expect(weightsNames('resnet20')).toEqual(['FASHION_MNIST', 'DEFAULT']);
+    expect(e).toMatchObject({ source: 'resnet', url: null, torchvision: null, isDefault: true });
+    expect(e.meta.dataset).toBe('Fashion-MNIST');
+    expect(e.fileName).toBe('resnet20-fashion-mnist-f16.safetensors');
+    expect(e.sha256Prefix).toBe(e.provenance?.float16.sha256.slice(0, 8));
+    expect(e.provenance?.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(e.provenance?.seed).toBe(0);
+    expect(e.provenance?.history.map((h) => h.epoch)).toEqual([1, 2, 3, 4, 5]);
+    expect(Object.isFrozen(e.provenance?.history)).toBe(true);
+    // torchvision's entries carry none.
+    expect(getWeights('resnet50').provenance).toBeNull();
+    expect(getWeights('resnet50').source).toBe('torchvision');
+  });
+
+  it('has torchvision’s FashionMNIST.classes, in its order and spelling', () => {
+    expect(e.categories).toEqual(torchvision.fashionMnistClasses);
+  });
+
+  it('takes one grey channel, 28×28 images padded to 32×32 (Resize(28), CenterCrop(32))', () => {
+    expect(e.transforms).toMatchObject({ resizeSize: 28, cropSize: 32, channels: 1, interpolation: 'bilinear' });
+    // Fashion-MNIST's published training-set statistics: mean 0.2860, std 0.3530.
+    expect(e.transforms.mean).toHaveLength(1);
+    expect(e.transforms.mean[0]).toBeCloseTo(0.286, 3);
+    expect(e.transforms.std[0]).toBeCloseTo(0.353, 3);
+  });
+
+  it('numParams is our resnet20 with one input channel', () => {
+    expect(e.meta.numParams).toBe(createModel('resnet20', { meta: true, inputChannels: 1 }).countParameters());
+  });
+
+  it('has nothing to download: weightsSource refuses it, naming the argument and the fix', () => {
+    expect(() => weightsSource('resnet20', 'FASHION_MNIST')).toThrow(
+      /weights: expected weights with a download URL \(resnet20 FASHION_MNIST ships inside @resnet\/zoo\); got "FASHION_MNIST". Nothing to download: pretrained\('resnet20', \{ weights: 'FASHION_MNIST' \}\)/,
+    );
   });
 });
 

@@ -26,6 +26,9 @@ Weights (--weights):
                  (default ~/.cache/resnet), verified against the SHA-256 prefix in the file name;
                  a copy in torch's cache ($TORCH_HOME/hub/checkpoints) is used without a download.
                  RESNET_WEIGHTS_MIRROR replaces https://download.pytorch.org/models/.
+                 resnet20's FASHION_MNIST (also its DEFAULT) is ours, trained with resnet train
+                 on Fashion-MNIST and shipped inside @resnet/zoo: nothing to download; it takes
+                 grey 28×28 images of clothes (one of its 10 Fashion-MNIST classes)
   URL            an http(s) URL whose file name carries its SHA-256 prefix (<name>-<hex>.pth)
   path           a .pth (torch.save) or .safetensors state_dict, read as it is
 
@@ -42,7 +45,8 @@ Examples:
   resnet classify cat.jpg --arch resnet50
   resnet classify photos/a.png photos/b.jpg --arch resnet18 --topk 3 --json
   resnet classify cat.jpg --arch resnet50 --weights IMAGENET1K_V1
-  resnet classify cat.jpg --arch resnet50 --weights ./resnet50-11ad3fa6.pth`,
+  resnet classify cat.jpg --arch resnet50 --weights ./resnet50-11ad3fa6.pth
+  resnet classify shoe.png --arch resnet20 --weights FASHION_MNIST`,
   options: {
     arch: { type: 'string' },
     weights: { type: 'string' },
@@ -74,9 +78,11 @@ Examples:
           results.push({ image, top: tops[j] as Prediction[] });
         });
       }
-      const source = model.weights ? model.weights.torchvision : (model.origin.fileName ?? 'state dict');
+      const w = model.weights;
+      const source = w ? (w.torchvision ?? `${w.name}, trained by resnet train`) : (model.origin.fileName ?? 'state dict');
+      const where = model.origin.path ?? model.origin.url ?? `shipped in @resnet/zoo as ${model.origin.fileName}`;
       io.stderr(
-        `${arch} with ${source} (${model.origin.path ?? model.origin.url}), ${backend}: ${images.length} image${images.length === 1 ? '' : 's'}\n`,
+        `${arch} with ${source} (${where}), ${backend}: ${images.length} image${images.length === 1 ? '' : 's'}\n`,
       );
       if (args.values.json) {
         io.stdout(`${JSON.stringify(results)}\n`);

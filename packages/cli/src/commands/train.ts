@@ -346,8 +346,13 @@ async function train(r: TrainRun): Promise<void> {
       r.pretrained.stateDict,
       known ? { classes: { weights: known, model: data.classes } } : {},
     );
-    const { source, path } = r.pretrained.file;
-    const where = source === 'local' ? '' : source === 'download' ? `, downloaded to ${path}` : `, from ${path}`;
+    const file = r.pretrained.file;
+    const where =
+      file === null || file.source === 'local'
+        ? ''
+        : file.source === 'download'
+          ? `, downloaded to ${file.path}`
+          : `, from ${file.path}`;
     log(`weights: ${r.pretrained.description}${where} (${report.loaded.length} tensors loaded)`);
     if (report.notice) log(report.notice);
   }
@@ -566,12 +571,18 @@ function inputOf(
   const transforms = pretrained?.transforms ?? null;
   const imageSize = imageSizeFlag ?? transforms?.cropSize ?? preset.imageSize;
   const resizeSize = transforms && transforms.cropSize === imageSize ? transforms.resizeSize : undefined;
+  if (isFolder && transforms && (transforms.channels ?? 3) !== 3) {
+    throw new ResNetError(
+      `--weights ${weightsArg} takes one grey channel (${transforms.cropSize}×${transforms.cropSize}); image folders train RGB models: start from RGB weights (torchvision's, or a checkpoint trained on a folder)`,
+    );
+  }
   if (transforms) {
+    const rgb = transforms as { mean: readonly [number, number, number]; std: readonly [number, number, number] };
     return {
       imageSize,
       resizeSize,
-      mean: transforms.mean,
-      std: transforms.std,
+      mean: rgb.mean,
+      std: rgb.std,
       normalisation: `mean [${transforms.mean.join(', ')}], std [${transforms.std.join(', ')}]: the weights' own (${weightsArg})`,
     };
   }

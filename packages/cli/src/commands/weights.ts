@@ -13,11 +13,13 @@ const USAGE =
 
 export const weightsCommand: Command = {
   name: 'weights',
-  summary: 'lists, downloads (verified) and converts torchvision’s pretrained weights',
+  summary: 'lists, downloads (verified) and converts pretrained weights (torchvision’s, and ours)',
   usage: USAGE,
   help: `Subcommands:
   list [--json]            torchvision's checkpoints of every preset, with their published accuracy,
-                           size and transforms, and whether a copy is already on this machine
+                           size and transforms, and whether a copy is already on this machine; and
+                           resnet20's FASHION_MNIST, trained by us and shipped inside @resnet/zoo
+                           (nothing to download)
   download <arch>          downloads a checkpoint into $RESNET_HOME/checkpoints (default
                            ~/.cache/resnet), verified against the SHA-256 prefix in its file name, and
                            prints its path; a verified copy in torch's cache is used instead
@@ -100,6 +102,7 @@ Examples:
 
 /** Where a copy of `entry` already is (our cache, then torch's), unverified; null when none. */
 function localCopy(entry: WeightsEntry): string | null {
+  if (entry.source === 'resnet') return null; // no file: the weights are inside @resnet/zoo
   for (const dir of [weightsCacheDir(), torchCheckpointsDir()]) {
     const path = join(dir, entry.fileName);
     if (existsSync(path)) return path;
@@ -119,11 +122,16 @@ function list(json: boolean, stdout: (text: string) => void): void {
     e.meta.acc1.toFixed(3),
     e.meta.acc5.toFixed(3),
     e.meta.fileSizeMB.toFixed(1),
-    `${e.transforms.resizeSize} → ${e.transforms.cropSize}`,
-    e.local ?? '',
+    `${e.transforms.resizeSize} → ${e.transforms.cropSize}${e.transforms.channels === 1 ? ', grey' : ''}`,
+    e.source === 'torchvision' ? e.meta.dataset : `${e.meta.dataset} (ours, resnet train)`,
+    e.source === 'resnet' ? 'inside @resnet/zoo (nothing to download)' : (e.local ?? ''),
   ]);
   stdout(
-    formatTable(['preset', 'weights', 'acc@1', 'acc@5', 'MB', 'resize → crop', 'on this machine'], rows, [2, 3, 4]),
+    formatTable(
+      ['preset', 'weights', 'acc@1', 'acc@5', 'MB', 'resize → crop', 'trained on', 'on this machine'],
+      rows,
+      [2, 3, 4],
+    ),
   );
 }
 

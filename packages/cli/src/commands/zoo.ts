@@ -15,8 +15,9 @@ Options:
   --json    print a JSON array of { name, params, buffers, numClasses, family, torchvision, description,
             imageSize, weights, defaultWeights, multAdds, multAdds224 }: multAdds for one
             3×imageSize×imageSize image, multAdds224 for one 3×224×224 image (every preset);
-            weights lists torchvision's checkpoints of the preset (IMAGENET1K_V1, ...; [] for
-            none), defaultWeights the one DEFAULT means (or null)
+            weights lists the preset's pretrained weights (torchvision's IMAGENET1K_V1, ...;
+            resnet20's FASHION_MNIST, ours; [] for none), defaultWeights the one DEFAULT means
+            (or null)
 
 Examples:
   resnet zoo

@@ -8,11 +8,13 @@ import {
   ResNet,
   type ResNetConfig,
 } from '@resnet/core';
-import { checkImageTransforms, type ImageTransforms } from '@resnet/images';
+import { checkImageTransforms, type ImageTransforms, transformChannels } from '@resnet/images';
 import type * as tf from '@tensorflow/tfjs-core';
 import { getPreset, presetConfig } from '../index.js';
 import { fileNameOf } from '../weights/hash.js';
 import { getWeights, listWeights, WEIGHTS, type WeightsEntry } from '../weights/registry.js';
+import { shippedStateDict } from '../weights/shipped.js';
+import { weightsArgumentKind } from '../weights/source.js';
 import { checkCategories, checkTopk, decodePredictions, type Prediction } from './predictions.js';
 
 /** The preprocessing of an entry point: images (of the inputs it accepts) → one NHWC batch. */
@@ -86,7 +88,10 @@ export class PretrainedResNet<I> extends ResNet {
     this.#preprocess = preprocess;
   }
 
-  /** The batch `classify` feeds the model: `transforms` applied to each image, NHWC `[n, crop, crop, 3]`. */
+  /**
+   * The batch `classify` feeds the model: `transforms` applied to each image, NHWC
+   * `[n, crop, crop, channels]` (3, or 1 for grey weights such as resnet20's FASHION_MNIST).
+   */
   preprocess(image: I | readonly I[]): Promise<tf.Tensor4D> {
     return this.#preprocess(Array.isArray(image) ? (image as readonly I[]) : [image as I], this.transforms);
   }
@@ -168,7 +173,12 @@ export function buildPretrained<I>(
     );
   }
   const entry = o.entry ?? null;
-  if (entry !== null && (typeof entry !== 'object' || entry.arch !== arch || typeof entry.url !== 'string')) {
+  if (
+    entry !== null &&
+    (typeof entry !== 'object' ||
+      entry.arch !== arch ||
+      (entry.source !== 'torchvision' && entry.source !== 'resnet'))
+  ) {
     throw new ArgumentError('options.entry', `a weights entry of ${arch} (getWeights('${arch}', NAME))`, entry);
   }
   const transforms = checkImageTransforms(
@@ -177,7 +187,23 @@ export function buildPretrained<I>(
   );
   const head = stateDict.get('fc.weight');
   const numClasses = head && head.shape.length === 2 ? (head.shape[0] as number) : undefined;
-  const config = presetConfig(arch, numClasses === undefined ? {} : { numClasses });
+  // The input channels the weights take (conv1.weight is [out, in, kh, kw]); 3 when not said.
+  const stem = stateDict.get('conv1.weight');
+  const inputChannels = stem && stem.shape.length === 4 ? (stem.shape[1] as number) : 3;
+  if (transformChannels(transforms) !== inputChannels) {
+    throw new ArgumentError(
+      'options.transforms',
+      `transforms for ${inputChannels} input channel${inputChannels === 1 ? '' : 's'} (conv1.weight is ${JSON.stringify(stem?.shape)})`,
+      `transforms for ${transformChannels(transforms)} channel${transformChannels(transforms) === 1 ? '' : 's'}`,
+      inputChannels === 1
+        ? "Pass imageClassification({ cropSize, resizeSize, mean: [m], std: [s], channels: 1 }) from @resnet/images"
+        : 'Pass imageClassification({ cropSize, resizeSize, mean, std }) from @resnet/images',
+    );
+  }
+  const config = presetConfig(arch, {
+    ...(numClasses === undefined ? {} : { numClasses }),
+    ...(inputChannels === 3 ? {} : { inputChannels }),
+  });
   const categories = checkCategories(
     'options.categories',
     o.categories === undefined ? (entry?.categories ?? null) : o.categories,
@@ -202,7 +228,7 @@ function defaultTransforms(arch: string): ImageTransforms {
   if (!Object.hasOwn(WEIGHTS, arch)) {
     throw new ArgumentError(
       'options.transforms',
-      `the eval transforms of the weights (${arch} has no torchvision weights whose transforms could be used)`,
+      `the eval transforms of the weights (${arch} has no pretrained weights whose transforms could be used)`,
       undefined,
       'Pass imageClassification({ cropSize, resizeSize, mean, std }) from @resnet/images',
     );
@@ -213,8 +239,9 @@ function defaultTransforms(arch: string): ImageTransforms {
 /** What `pretrained` takes besides the architecture, in Node and in browsers. */
 export interface PretrainedModelOptions {
   /**
-   * Which weights: a NAME of the architecture's torchvision entries (`IMAGENET1K_V1`,
-   * `IMAGENET1K_V2`) or `DEFAULT` (the default), an entry (`getWeights(...)`), a URL whose file name
+   * Which weights: a NAME of the architecture's entries (torchvision's `IMAGENET1K_V1`,
+   * `IMAGENET1K_V2`; ours, shipped inside the package with nothing to download: resnet20's
+   * `FASHION_MNIST`) or `DEFAULT` (the default), an entry (`getWeights(...)`), a URL whose file name
    * carries its SHA-256 prefix (`…/resnet50-11ad3fa6.pth`), or in Node the path of a file (read as
    * it is). `.pth` and safetensors files are read alike.
    */
@@ -229,6 +256,29 @@ export interface PretrainedModelOptions {
 }
 
 const PRETRAINED_OPTION_KEYS = ['weights', 'transforms', 'categories'] as const;
+
+/**
+ * The shipped entry (`source: 'resnet'`) that `weights` names for `arch`, or null when it names
+ * something to download or read (torchvision's weights, a URL, a path).
+ */
+function shippedEntry(arch: string, weights: string | WeightsEntry): WeightsEntry | null {
+  if (typeof weights === 'object' && weights !== null) {
+    if (weights.source !== 'resnet') return null;
+    if (weights.arch !== arch)
+      throw new ArgumentError('options.weights', `weights of ${arch}`, `${weights.arch} ${weights.name}`);
+    return weights;
+  }
+  if (typeof weights !== 'string' || weightsArgumentKind(weights) !== 'name' || !Object.hasOwn(WEIGHTS, arch))
+    return null;
+  const entry = getWeights(arch, weights);
+  return entry.source === 'resnet' ? entry : null;
+}
+
+/** A shipped entry's weights, from the package itself (no download, no file). */
+async function loadShipped(entry: WeightsEntry): Promise<LoadedWeights> {
+  const { tensors, sha256 } = await shippedStateDict(entry);
+  return { tensors, entry, origin: { fileName: entry.fileName, url: null, path: null, sha256 } };
+}
 
 /** A weights file read into memory by an entry point's loader. */
 export interface LoadedWeights {
@@ -253,7 +303,9 @@ export function pretrainedEntry<I, D extends object>(
    * `const model = await pretrained('resnet50'); await model.classify(image)`. The weights (a
    * NAME, by default DEFAULT; a URL; in Node a path) are downloaded once, checked against the
    * SHA-256 prefix in their file name as torch.hub checks them, read as `.pth` or safetensors and
-   * loaded strictly; the model carries their transforms, categories and metadata.
+   * loaded strictly; the model carries their transforms, categories and metadata. Weights we
+   * trained and ship, `pretrained('resnet20', { weights: 'FASHION_MNIST' })`, come from the package
+   * itself (loaded on first use), with nothing to download.
    */
   async function pretrained(arch: string, options: PretrainedModelOptions & D = {} as D): Promise<PretrainedResNet<I>> {
     const o = optionsObject('options', options) as PretrainedModelOptions & D;
@@ -265,7 +317,8 @@ export function pretrainedEntry<I, D extends object>(
       throw new ArgumentError('options.categories', 'an array of class names (strings)', c);
     }
     const { weights = 'DEFAULT', transforms, categories, ...download } = o;
-    const loaded = await load(arch, weights, download as unknown as D);
+    const shipped = shippedEntry(arch, weights);
+    const loaded = shipped ? await loadShipped(shipped) : await load(arch, weights, download as unknown as D);
     return pretrainedFromStateDict(arch, loaded.tensors, {
       entry: loaded.entry ?? weightsEntryOfFile(arch, loaded.origin.fileName),
       transforms,

@@ -75,7 +75,7 @@ export function weightsSource(
   getPreset(arch);
   if (typeof weights === 'object' && weights !== null && typeof weights.url === 'string') {
     if (weights.arch !== arch) {
-      throw new ArgumentError('weights', `weights of ${arch}`, `${weights.torchvision} (for ${weights.arch})`);
+      throw new ArgumentError('weights', `weights of ${arch}`, `${weights.arch} ${weights.name} (for ${weights.arch})`);
     }
     return { ...fromUrl(weights.url, options, 'weights'), entry: weights };
   }
@@ -85,6 +85,14 @@ export function weightsSource(
   const kind = weightsArgumentKind(weights);
   if (kind === 'name') {
     const entry = getWeights(arch, weights);
+    if (entry.url === null) {
+      throw new ArgumentError(
+        'weights',
+        `weights with a download URL (${arch} ${entry.name} ships inside @resnet/zoo)`,
+        weights,
+        `Nothing to download: pretrained('${arch}', { weights: '${entry.name}' }) reads them from the package`,
+      );
+    }
     return { ...fromUrl(entry.url, options, 'weights'), entry };
   }
   if (kind === 'url') return { ...fromUrl(weights, options, 'weights'), entry: null };

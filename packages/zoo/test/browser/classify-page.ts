@@ -45,4 +45,54 @@ async function runClassify(weights: string, images: string[]): Promise<ClassifyO
   return outcome;
 }
 
-Object.assign(globalThis, { runClassify });
+export interface ShippedOutcome {
+  backend: string;
+  sha256: string | null;
+  url: string | null;
+  shape: number[];
+  top: Prediction[];
+  tensorsBefore: number;
+  tensorsAfter: number;
+  fetched: string[];
+}
+
+/** resnet20's FASHION_MNIST (shipped in the package) on a grey image drawn on a canvas. */
+async function runShipped(): Promise<ShippedOutcome> {
+  const info = await initBackend({ prefer: 'wasm', wasmPaths: '/wasm/' });
+  const fetched: string[] = [];
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (input, init) => {
+    fetched.push(String(input));
+    return realFetch(input, init);
+  };
+  const tensorsBefore = tf.memory().numTensors;
+  const model = await pretrained('resnet20', { weights: 'FASHION_MNIST' });
+  globalThis.fetch = realFetch;
+  const canvas = document.createElement('canvas');
+  canvas.width = 28;
+  canvas.height = 28;
+  const ctx = canvas.getContext('2d') as CanvasRenderingContext2D;
+  ctx.fillStyle = 'black';
+  ctx.fillRect(0, 0, 28, 28);
+  ctx.fillStyle = 'rgb(200, 200, 200)';
+  ctx.fillRect(9, 2, 10, 24); // a bright vertical bar, trouser-like
+  const x = await model.preprocess(canvas);
+  const shape = x.shape;
+  x.dispose();
+  const top = await model.classify(canvas, { topk: 5 });
+  const outcome = {
+    backend: info.name,
+    sha256: model.origin.sha256,
+    url: model.origin.url,
+    shape,
+    top,
+    tensorsBefore,
+    tensorsAfter: 0,
+    fetched,
+  };
+  model.dispose();
+  outcome.tensorsAfter = tf.memory().numTensors;
+  return outcome;
+}
+
+Object.assign(globalThis, { runClassify, runShipped });
