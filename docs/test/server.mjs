@@ -12,6 +12,7 @@ const TYPES = {
   '.json': 'application/json',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
+  '.jpg': 'image/jpeg',
   '.woff2': 'font/woff2',
   '.wasm': 'application/wasm',
   '.txt': 'text/plain; charset=utf-8',
@@ -30,10 +31,21 @@ export function resolvePath(dist, urlPath) {
 /**
  * Serves `dist` on a free port of 127.0.0.1; resolves to { url, close, notFound }: `notFound`
  * lists every URL path answered with a 404, whoever asked for it (a page, a worker, the browser).
+ * `extra` maps more URL paths to files outside `dist` (the test's checkpoint and photos).
  */
-export function serve(dist) {
+export function serve(dist, extra = {}) {
   const notFound = [];
   const server = createServer((req, res) => {
+    const own = extra[(req.url ?? '/').split('?')[0]];
+    if (own) {
+      const bytes = readFileSync(own);
+      res.writeHead(200, {
+        'content-type': TYPES[extname(own)] ?? 'application/octet-stream',
+        'content-length': bytes.length,
+      });
+      res.end(bytes);
+      return;
+    }
     const file = resolvePath(dist, req.url ?? '/');
     if (!file) {
       notFound.push(req.url ?? '/');

@@ -15,6 +15,6 @@ export default defineConfig([
     format: ['esm'],
     sourcemap: true,
     target: 'es2022',
-    external: [/^@tensorflow\//, /^@resnet\//],
+    external: [/^@tensorflow\//, /^@resnet\//, './index.js'],
   },
 ]);

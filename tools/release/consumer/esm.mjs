@@ -58,6 +58,7 @@ const batch = {
 const step = trainStep(small, optimizer, batch);
 assert.ok(Number.isFinite(step.loss) && step.loss > 0, `finite loss, got ${step.loss}`);
 small.dispose();
+optimizer.dispose(); // its momentum buffers
 
 // @resnet/images: a 2×1 PNG (written by PIL: RGB 200, 100, 50) decoded and preprocessed.
 const png = Buffer.from(
