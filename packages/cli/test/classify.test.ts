@@ -167,9 +167,9 @@ describe('resnet classify', () => {
       [['classify', notImage, '--arch', 'resnet50', '--weights', url], 1, /notes\.png.*PNG or JPEG/],
       [['classify', chelsea, '--weights', url], 2, /^resnet classify: --arch is required/],
       [
-        ['classify', chelsea, '--arch', 'resnet20'],
+        ['classify', chelsea, '--arch', 'resnet56'],
         1,
-        /^resnet classify: arch: expected an architecture with torchvision weights/,
+        /^resnet classify: arch: expected an architecture with pretrained weights .*no published weights/,
       ],
       [
         ['classify', chelsea, '--arch', 'resnet50', '--weights', 'IMAGENET1K_V3'],
@@ -283,7 +283,7 @@ describe('resnet preprocess', () => {
       [
         ['preprocess', photo('chelsea.png').path, '--arch', 'plain20', '--output', missing],
         1,
-        /arch: expected an architecture with torchvision weights/,
+        /arch: expected an architecture with pretrained weights/,
       ],
     ];
     for (const [argv, code, message] of cases) expectRefusal(await resnet(...argv), code, message);

@@ -192,12 +192,12 @@ describe('resnet train --data DIR', () => {
       [
         ['--data', join(dir, 'three'), '--weights', join(dir, 'nothing.safetensors')],
         1,
-        /weights: expected an http\(s\) URL or an existing file; got .*nothing\.safetensors/,
+        /weights: expected a NAME \(FASHION_MNIST, DEFAULT\), an http\(s\) URL or an existing file; got .*nothing\.safetensors/,
       ],
       [
         ['--data', join(dir, 'three'), '--weights', 'IMAGENET1K_V1'],
         1,
-        /arch: expected an architecture with torchvision weights .*no published weights/,
+        /weights: expected one of FASHION_MNIST, DEFAULT for resnet20; got "IMAGENET1K_V1"/,
       ],
     ];
     const empty = join(dir, 'empty');
