@@ -6,6 +6,8 @@ export default defineConfig({
   dts: true,
   sourcemap: true,
   clean: true,
+  // One shared chunk for both entries in CommonJS too (as in ESM): no second copy of the library in node.cjs.
+  splitting: true,
   target: 'es2022',
   external: [/^@tensorflow\//, /^@resnet\//, 'fast-png', 'jpeg-js'],
 });
