@@ -9,7 +9,7 @@
 // were busy during the START_SAMPLE_SECONDS before it started (the 1-minute load average lags by
 // minutes, so it is recorded but does not decide). A run under load is printed but not recorded;
 // `--force` records it marked "under load" with the reasons.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 
 /** Most cores other processes may use, on average over a row's repetitions, for the row to count as idle. */
@@ -20,8 +20,8 @@ export const STEAL_MAX_CORES = 0.05;
 export const START_SAMPLE_SECONDS = 5;
 
 export const LOAD_RULE =
-  `a record is refused when other processes used more than ${OTHERS_MAX_CORES} cores on average (CPU time ` +
-  `from /proc/stat minus the benchmark's own processes) in the ${START_SAMPLE_SECONDS} s before the run or during ` +
+  `a record is refused when other processes used more than ${OTHERS_MAX_CORES} cores on average (the CPU time ` +
+  `of every process but the benchmark's own, from /proc/<pid>/stat) in the ${START_SAMPLE_SECONDS} s before the run or during ` +
   `any row's timed repetitions, or when the hypervisor stole more than ${STEAL_MAX_CORES} cores`;
 
 const TICKS = 100; // USER_HZ: /proc reports CPU time in 1/100 s on Linux.
@@ -50,11 +50,33 @@ export function processTicks(pid) {
   }
 }
 
-/** A snapshot of CPU use: the machine's, and that of our own processes (this one and `pids`). */
+/**
+ * User + system ticks of every process on the machine but `own` (kernel threads included), each
+ * with its waited-for children, so that a process that exits meanwhile moves its time to its
+ * parent rather than out of the sum.
+ */
+function othersTicks(own) {
+  let ticks = 0;
+  for (const name of readdirSync('/proc')) {
+    if (name.charCodeAt(0) > 57 || own.has(Number(name))) continue; // pids only: names starting with a digit
+    ticks += processTicks(name);
+  }
+  return ticks;
+}
+
+/**
+ * A snapshot of CPU use: the machine's (/proc/stat), that of our own processes (this one and
+ * `pids`), and that of every other process. Other processes' use is their own accounted time, not
+ * the machine's busy time minus ours: /proc/stat samples busy time at the timer tick, which over-
+ * counts short bursts (a tick restarts when a core leaves idle), so a benchmark whose repetitions
+ * last a few milliseconds would otherwise see its own wake-ups as another process's load.
+ */
 export function sample(pids = []) {
   const m = machineTicks();
-  const own = [process.pid, ...pids].reduce((s, pid) => s + processTicks(pid), 0);
-  return { at: performance.now(), ...m, own, load: loadavg()[0] };
+  const mine = [process.pid, ...pids];
+  const own = mine.reduce((s, pid) => s + processTicks(pid), 0);
+  const others = othersTicks(new Set(mine));
+  return { at: performance.now(), ...m, own, others, load: loadavg()[0] };
 }
 
 /**
@@ -63,11 +85,9 @@ export function sample(pids = []) {
  */
 export function othersBetween(a, b) {
   const seconds = Math.max(1e-3, (b.at - a.at) / 1000);
-  const busy = b.busy - a.busy;
-  const own = Math.max(0, b.own - a.own);
   return {
     seconds,
-    othersCores: Math.max(0, busy - own) / TICKS / seconds,
+    othersCores: Math.max(0, b.others - a.others) / TICKS / seconds,
     stealCores: (b.steal - a.steal) / TICKS / seconds,
   };
 }
