@@ -21,7 +21,7 @@ export const START_SAMPLE_SECONDS = 5;
 
 export const LOAD_RULE =
   `a record is refused when other processes used more than ${OTHERS_MAX_CORES} cores on average (the CPU time ` +
-  `of every process but the benchmark's own, from /proc/<pid>/stat) in the ${START_SAMPLE_SECONDS} s before the run or during ` +
+  `of every process but the benchmark's own, from /proc/PID/stat) in the ${START_SAMPLE_SECONDS} s before the run or during ` +
   `any row's timed repetitions, or when the hypervisor stole more than ${STEAL_MAX_CORES} cores`;
 
 const TICKS = 100; // USER_HZ: /proc reports CPU time in 1/100 s on Linux.
