@@ -13,19 +13,18 @@
 //   node bench/inference.mjs --quick            fewer repetitions, never recorded
 //   node bench/inference.mjs --only resnet50    one architecture (not recorded)
 //   node bench/inference.mjs --force            record even under load (marked so)
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BenchChild, roundRobin } from './child.mjs';
 import { renderInferenceDoc } from './inference-doc.mjs';
-import { loadAverageNow, recordDecision, rowReasons, startCheck } from './load-guard.mjs';
+import { loadAverageNow, finishRecord, rowReasons, startCheck } from './load-guard.mjs';
 import { describePeer, network, PYTHON, peerSessionOptions, peerSetup } from './networks.mjs';
 import { machine, maxRelDiff, packageVersion, round, summarize, torchVersions } from './common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, '..');
 const { values: flags } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
   options: { quick: { type: 'boolean' }, force: { type: 'boolean' }, only: { type: 'string' } },
@@ -177,21 +176,13 @@ const record = {
   },
   results,
 };
-const partial = Boolean(flags.only);
-const decision = recordDecision({
+finishRecord({
+  record,
   reasons,
   force: flags.force === true,
-  quick: quick || partial,
+  quick,
+  partial: Boolean(flags.only),
   what: 'the inference benchmark',
+  topic: 'inference',
+  render: renderInferenceDoc,
 });
-Object.assign(record, decision.fields);
-const doc = renderInferenceDoc(record);
-process.stdout.write(doc);
-if (decision.write) {
-  mkdirSync(join(HERE, 'results'), { recursive: true });
-  writeFileSync(join(HERE, 'results', 'inference.json'), `${JSON.stringify(record, null, 2)}\n`);
-  writeFileSync(join(ROOT, 'docs', 'benchmarks', 'inference.md'), doc);
-  process.stderr.write('recorded bench/results/inference.json and docs/benchmarks/inference.md\n');
-} else if (!quick && !partial) {
-  process.exitCode = 2;
-}

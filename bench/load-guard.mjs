@@ -9,7 +9,9 @@
 // were busy during the START_SAMPLE_SECONDS before it started (the 1-minute load average lags by
 // minutes, so it is recorded but does not decide). A run under load is printed but not recorded;
 // `--force` records it marked "under load" with the reasons.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { availableParallelism, loadavg } from 'node:os';
 
 /** Most cores other processes may use, on average over a row's repetitions, for the row to count as idle. */
@@ -183,4 +185,27 @@ export function recordDecision({ reasons, force, quick = false, what }) {
       'Run it again on an idle machine, or pass --force to record it marked "under load".\n',
   );
   return { write: false, fields };
+}
+
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The end of a guarded benchmark: decides whether the run may be recorded (`recordDecision`), puts
+ * the decision into `record`, prints the page `render(record)` makes and, when recorded, writes
+ * bench/results/<topic>.json and docs/benchmarks/<topic>.md. A refused full run exits with code 2;
+ * quick and partial runs are printed only.
+ */
+export function finishRecord({ record, reasons, force, quick, partial, what, topic, render }) {
+  const decision = recordDecision({ reasons, force, quick: quick || partial, what });
+  Object.assign(record, decision.fields);
+  const doc = render(record);
+  process.stdout.write(doc);
+  if (decision.write) {
+    mkdirSync(join(BENCH_DIR, 'results'), { recursive: true });
+    writeFileSync(join(BENCH_DIR, 'results', `${topic}.json`), `${JSON.stringify(record, null, 2)}\n`);
+    writeFileSync(join(BENCH_DIR, '..', 'docs', 'benchmarks', `${topic}.md`), doc);
+    process.stderr.write(`recorded bench/results/${topic}.json and docs/benchmarks/${topic}.md\n`);
+  } else if (!quick && !partial) {
+    process.exitCode = 2;
+  }
 }

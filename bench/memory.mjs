@@ -10,18 +10,17 @@
 //   node bench/memory.mjs --quick             one run per configuration, ResNet-50 only, not recorded
 //   node bench/memory.mjs --before ../main    also run our default path with another built checkout
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { renderMemoryDoc } from './memory-doc.mjs';
-import { loadAverageNow, recordDecision, RowLoad, rowReasons, sample, startCheck } from './load-guard.mjs';
+import { loadAverageNow, finishRecord, RowLoad, rowReasons, sample, startCheck } from './load-guard.mjs';
 import { describePeer, INPUT_SIZE, network, PYTHON, peerSessionOptions, peerSetup } from './networks.mjs';
 import { machine, packageVersion, round, summarize, torchVersions } from './common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, '..');
 const { values: flags } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
   options: {
@@ -156,21 +155,13 @@ const record = {
   },
   results,
 };
-const partial = Boolean(flags.only) || Boolean(flags.before);
-const decision = recordDecision({
+finishRecord({
+  record,
   reasons,
   force: flags.force === true,
-  quick: quick || partial,
+  quick,
+  partial: Boolean(flags.only) || Boolean(flags.before),
   what: 'the memory benchmark',
+  topic: 'memory',
+  render: renderMemoryDoc,
 });
-Object.assign(record, decision.fields);
-const doc = renderMemoryDoc(record);
-process.stdout.write(doc);
-if (decision.write) {
-  mkdirSync(join(HERE, 'results'), { recursive: true });
-  writeFileSync(join(HERE, 'results', 'memory.json'), `${JSON.stringify(record, null, 2)}\n`);
-  writeFileSync(join(ROOT, 'docs', 'benchmarks', 'memory.md'), doc);
-  process.stderr.write('recorded bench/results/memory.json and docs/benchmarks/memory.md\n');
-} else if (!quick && !partial) {
-  process.exitCode = 2;
-}

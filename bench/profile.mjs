@@ -11,14 +11,13 @@
 //   pnpm bench:profile --before-env RESNET_X=0           "before" = this checkout with an environment switch
 //   pnpm bench:profile --after-env K=V                    environment of the "after" side
 //   options: --jobs resnet50-optimized,resnet50-plain,train --runs N --threads N --quick --force
-import { mkdirSync, writeFileSync } from 'node:fs';
 
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BenchChild, roundRobin } from './child.mjs';
 import { renderProfileDoc } from './profile-doc.mjs';
-import { loadAverageNow, recordDecision, rowReasons, startCheck } from './load-guard.mjs';
+import { loadAverageNow, finishRecord, rowReasons, startCheck } from './load-guard.mjs';
 import { machine, round, summarize } from './common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -156,20 +155,13 @@ const record = {
   threads: THREADS,
   results,
 };
-const decision = recordDecision({
+finishRecord({
+  record,
   reasons,
   force: flags.force === true,
-  quick: quick || Boolean(flags.jobs),
+  quick,
+  partial: Boolean(flags.jobs),
   what: 'the profile',
+  topic: 'profile',
+  render: renderProfileDoc,
 });
-Object.assign(record, decision.fields);
-const doc = renderProfileDoc(record);
-process.stdout.write(doc);
-if (decision.write) {
-  mkdirSync(join(HERE, 'results'), { recursive: true });
-  writeFileSync(join(HERE, 'results', 'profile.json'), `${JSON.stringify(record, null, 2)}\n`);
-  writeFileSync(join(ROOT, 'docs', 'benchmarks', 'profile.md'), doc);
-  process.stderr.write('recorded bench/results/profile.json and docs/benchmarks/profile.md\n');
-} else if (!quick && !flags.jobs) {
-  process.exitCode = 2;
-}
